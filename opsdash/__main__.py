@@ -1,0 +1,5 @@
+"""``python -m opsdash``."""
+
+from opsdash.cli import entry
+
+entry()

@@ -1,0 +1,80 @@
+"""The one result type every check returns, and the status ordering everything else agrees on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from opsdash.redact import scrub
+
+
+class Status(StrEnum):
+    """OK, WARN, CRIT, or UNKNOWN when opsdash itself could not decide (a down target is CRIT)."""
+
+    OK = "OK"
+    WARN = "WARN"
+    CRIT = "CRIT"
+    UNKNOWN = "UNKNOWN"
+
+    @property
+    def rank(self) -> int:
+        """Badness for "worst wins": CRIT > WARN > UNKNOWN > OK."""
+        return _RANK[self]
+
+    @property
+    def exit_code(self) -> int:
+        """Nagios plugin exit code: 0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN."""
+        return _EXIT[self]
+
+
+_RANK = {Status.OK: 0, Status.UNKNOWN: 1, Status.WARN: 2, Status.CRIT: 3}
+_EXIT = {Status.OK: 0, Status.WARN: 1, Status.CRIT: 2, Status.UNKNOWN: 3}
+
+ErrorClass = Literal["dns", "connect", "tls", "timeout", "auth", "protocol", "condition"]
+ConfigSource = Literal["db", "env"]
+
+
+def worst(statuses: Iterable[Status]) -> Status:
+    """The worst of several statuses; OK for none."""
+    return max(statuses, key=lambda s: s.rank, default=Status.OK)
+
+
+class CheckResult(BaseModel):
+    """What one run of one check found about one tenant (or the fleet, for fleet-wide checks)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tenant: str
+    check: str = Field(description="check id, e.g. 'db', 'whatsapp', 'whatsapp:fallback'")
+    status: Status
+    summary: str = Field(description="one line a person reads")
+    error_class: ErrorClass | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+    duration_s: float = 0.0
+    timestamp: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    source: ConfigSource | None = Field(None, description="the config source the check used")
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.tenant, self.check)
+
+    def scrubbed(self, secrets: Iterable[str]) -> CheckResult:
+        """A copy with DSN passwords and the given secret values removed from every string."""
+        secret_list = [s for s in secrets if s]
+
+        def clean(value: Any) -> Any:
+            if isinstance(value, str):
+                return scrub(value, secret_list)
+            if isinstance(value, dict):
+                return {clean(k): clean(v) for k, v in value.items()}
+            if isinstance(value, list | tuple):
+                return [clean(v) for v in value]
+            return value
+
+        return self.model_copy(
+            update={"summary": clean(self.summary), "details": clean(self.details)}
+        )

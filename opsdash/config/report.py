@@ -1,0 +1,89 @@
+"""Resolved config as data for people and machines: the documented JSON shape and a text rendering.
+
+Every value passes through :func:`opsdash.redact.mask_secret` here, so no caller can forget to mask.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from opsdash.config.resolve import FieldResolution, Finding, ServiceResolution, TenantResolution
+from opsdash.redact import mask_secret
+
+
+def display_value(res: FieldResolution) -> Any:
+    """The value as it may be shown: secrets masked, dates as ISO text."""
+    if res.secret:
+        return mask_secret(res.value)
+    if isinstance(res.value, datetime):
+        return res.value.isoformat()
+    return res.value
+
+
+def finding_to_dict(finding: Finding) -> dict[str, Any]:
+    return {
+        "code": finding.code,
+        "severity": finding.severity,
+        "message": finding.message,
+        "service": finding.service,
+        "field": finding.field,
+    }
+
+
+def service_to_dict(res: ServiceResolution) -> dict[str, Any]:
+    return {
+        "flag": (
+            {"name": res.flag.name, "raw": res.flag.raw, "on": res.flag.on} if res.flag else None
+        ),
+        "source": res.source,
+        "completeness": round(res.completeness, 4),
+        "problems": res.problems,
+        "fields": {
+            name: {
+                "source": fres.source,
+                "value": display_value(fres),
+                "secret": fres.secret,
+                "env_var": fres.env_var,
+                "error": fres.error,
+            }
+            for name, fres in res.fields.items()
+        },
+    }
+
+
+def tenant_to_dict(res: TenantResolution, database: str) -> dict[str, Any]:
+    """One tenant in the ``config show --json`` shape (see README, "JSON shapes")."""
+    return {
+        "name": res.tenant,
+        "database": database,
+        "company_count": res.company_count,
+        "services": {name: service_to_dict(s) for name, s in res.services.items()},
+        "findings": [finding_to_dict(f) for f in res.findings],
+    }
+
+
+def _flag_text(res: ServiceResolution) -> str:
+    if res.flag is None:
+        return "no flag"
+    raw = "unset" if res.flag.raw is None else f'"{res.flag.raw}"'
+    return f"{res.flag.name}={raw} ({'on' if res.flag.on else 'off'})"
+
+
+def render_tenant_text(res: TenantResolution, database: str) -> str:
+    """A plain-text block per tenant for ``config show``."""
+    count = "?" if res.company_count is None else str(res.company_count)
+    lines = [f"{res.tenant}  {database}  Company documents: {count}"]
+    for name, svc in res.services.items():
+        lines.append(
+            f"  {name:<13} {_flag_text(svc)} -> {svc.source}  complete {svc.completeness:.0%}"
+        )
+        for fname, fres in svc.fields.items():
+            value = display_value(fres)
+            shown = "-" if value is None else repr(value) if isinstance(value, str) else str(value)
+            note = f"  !! {fres.error}" if fres.error else ""
+            lines.append(f"    {fname:<28} {fres.source:<8} {shown}{note}")
+    if res.findings:
+        lines.append("  findings:")
+        lines.extend(f"    {f.severity.upper():<4} {f.code}: {f.message}" for f in res.findings)
+    return "\n".join(lines)

@@ -1,0 +1,117 @@
+"""MongoDB at the edge: one shared async client per cluster and credentials, and the Company read."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterable
+from typing import Any
+
+import pymongo
+from pymongo import AsyncMongoClient
+from pymongo.errors import (
+    AutoReconnect,
+    ConfigurationError,
+    ExecutionTimeout,
+    NetworkTimeout,
+    OperationFailure,
+    PyMongoError,
+    ServerSelectionTimeoutError,
+    WTimeoutError,
+)
+
+from opsdash.checks.base import ErrorClass
+from opsdash.config.fleet import MongoTarget, Tenant
+from opsdash.config.resolve import CompanyRead
+from opsdash.redact import scrub
+
+COMPANY_READ_LIMIT = 10
+_AUTH_CODES = {13, 18, 8000}
+
+
+class MongoClients:
+    """Shares one ``AsyncMongoClient`` among every tenant on the same cluster with the same credentials.
+
+    Clients are lazy and bound to the event loop that first uses them.
+    """
+
+    def __init__(self, *, timeout_s: float = 5.0, app_name: str = "opsdash") -> None:
+        self._timeout_ms = int(timeout_s * 1000)
+        self._app_name = app_name
+        self._clients: dict[tuple[Any, ...], AsyncMongoClient[dict[str, Any]]] = {}
+
+    def __len__(self) -> int:
+        return len(self._clients)
+
+    def client_for(self, target: MongoTarget) -> AsyncMongoClient[dict[str, Any]]:
+        key = target.cluster_key
+        client = self._clients.get(key)
+        if client is None:
+            client = AsyncMongoClient(
+                target.url,
+                appname=self._app_name,
+                serverSelectionTimeoutMS=self._timeout_ms,
+                connectTimeoutMS=self._timeout_ms,
+                socketTimeoutMS=self._timeout_ms,
+                maxPoolSize=200,
+                tz_aware=True,
+                connect=False,
+            )
+            self._clients[key] = client
+        return client
+
+    async def close(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.close()
+
+
+def classify_mongo_error(exc: BaseException) -> ErrorClass:
+    """Map a driver exception to the error classes the checks report."""
+    text = str(exc).lower()
+    if isinstance(exc, OperationFailure):
+        if exc.code in _AUTH_CODES or "auth" in text:
+            return "auth"
+        if isinstance(exc, ExecutionTimeout | WTimeoutError) or exc.code == 50:
+            return "timeout"
+        return "protocol"
+    if isinstance(exc, ConfigurationError) and ("dns" in text or "resolution" in text):
+        return "dns"
+    if isinstance(exc, NetworkTimeout) or "timed out" in text or "timeout" in text:
+        if isinstance(exc, ServerSelectionTimeoutError) and _refused_or_dns(text):
+            return _refused_or_dns(text) or "connect"
+        return "timeout"
+    if isinstance(exc, AutoReconnect | ServerSelectionTimeoutError):
+        return _refused_or_dns(text) or "connect"
+    if isinstance(exc, socket.gaierror):
+        return "dns"
+    return "protocol"
+
+
+def _refused_or_dns(text: str) -> ErrorClass | None:
+    if "name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
+        return "dns"
+    if "refused" in text:
+        return "connect"
+    if "ssl" in text or "certificate" in text or "tls" in text:
+        return "tls"
+    return None
+
+
+def describe_mongo_error(exc: BaseException, secrets: Iterable[str] = ()) -> str:
+    """A short, scrubbed, one-line reason for a driver error."""
+    first = str(exc).split(", Timeout:")[0].split(", topology_description")[0]
+    return scrub(f"{type(exc).__name__}: {first}", secrets)[:300]
+
+
+async def read_company(
+    clients: MongoClients, tenant: Tenant, timeout_s: float, secrets: Iterable[str] = ()
+) -> CompanyRead:
+    """Read the tenant's Company documents the way ``findFirst()`` sees them, within a deadline."""
+    client = clients.client_for(tenant.mongo)
+    collection = client[tenant.mongo.database][tenant.company_collection]
+    try:
+        with pymongo.timeout(timeout_s):
+            documents = await collection.find({}).limit(COMPANY_READ_LIMIT).to_list()
+    except PyMongoError as exc:
+        return CompanyRead(error=describe_mongo_error(exc, secrets))
+    return CompanyRead(documents=tuple(documents))
