@@ -69,6 +69,8 @@ class Endpoints(_Strict):
     cloudinary_api: str = "https://api.cloudinary.com"
     vercel_api: str = "https://api.vercel.com"
     auth_providers_path: str = "/api/auth/providers"
+    extra_ca_file: str | None = None
+    """PEM bundle trusted on top of the system CAs (a private SMTP relay; the demo's local servers)."""
 
 
 class VercelProject(_Strict):
