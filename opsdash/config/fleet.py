@@ -346,12 +346,15 @@ def load_fleet(path: Path) -> Fleet:
         os.environ.get(STATE_ENV_VAR)
         or (base / spec.state.dir if spec.state.dir else platformdirs.user_state_path("opsdash"))
     )
+    endpoints = spec.endpoints
+    if endpoints.extra_ca_file and not Path(endpoints.extra_ca_file).is_absolute():
+        endpoints = endpoints.model_copy(update={"extra_ca_file": str(base / endpoints.extra_ca_file)})
     return Fleet(
         path=path,
         tenants=tuple(tenants),
         poll=spec.poll,
         catalog=catalog,
-        endpoints=spec.endpoints,
+        endpoints=endpoints,
         operators=spec.operators,
         state_dir=state_dir,
         audit_collection=spec.state.audit_collection,
