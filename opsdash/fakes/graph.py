@@ -290,9 +290,7 @@ class FakeGraphAPI(FakeHTTPServer):
 
     def not_found(self, request: RecordedRequest) -> Response:
         """Graph's answer to a path it does not know."""
-        return self._graph_error(
-            400, 100, f"Unknown path components: {request.path}", "OAuthException"
-        )
+        return self._graph_error(400, 100, f"Unknown path components: {request.path}", "OAuthException")
 
     def _usage_headers(self) -> dict[str, str]:
         headers: dict[str, str] = {}
@@ -312,9 +310,7 @@ class FakeGraphAPI(FakeHTTPServer):
             )
         info = self.tokens.get(token)
         if info is None:
-            return self._graph_error(
-                401, 190, "Error validating access token: Invalid OAuth access token."
-            )
+            return self._graph_error(401, 190, "Error validating access token: Invalid OAuth access token.")
         if not info.valid:
             return self._graph_error(
                 401,
@@ -397,27 +393,19 @@ class FakeGraphAPI(FakeHTTPServer):
         access = request.bearer_token() or request.param("access_token")
         input_token = request.param("input_token")
         if not access:
-            return self._graph_error(
-                400, 2500, "An active access token must be used to query information."
-            )
+            return self._graph_error(400, 2500, "An active access token must be used to query information.")
         caller_app: GraphApp | None = None
         if "|" in access:
             app_id, _, secret = access.partition("|")
             app = self.apps.get(app_id)
-            if (
-                app is not None
-                and app.app_secret is not None
-                and hmac.compare_digest(secret, app.app_secret)
-            ):
+            if app is not None and app.app_secret is not None and hmac.compare_digest(secret, app.app_secret):
                 caller_app = app
         else:
             info = self.tokens.get(access)
             if info is not None and info.valid:
                 caller_app = self.apps[info.app_id]
         if caller_app is None:
-            return self._graph_error(
-                401, 190, "Error validating access token: Invalid OAuth access token."
-            )
+            return self._graph_error(401, 190, "Error validating access token: Invalid OAuth access token.")
         if not input_token:
             return self._graph_error(400, 100, "(#100) The parameter input_token is required")
         target = self.tokens.get(input_token)
@@ -427,9 +415,7 @@ class FakeGraphAPI(FakeHTTPServer):
                 "scopes": [],
                 "error": {
                     "code": 190,
-                    "message": "Invalid OAuth access token."
-                    if target is None
-                    else "Session has expired.",
+                    "message": "Invalid OAuth access token." if target is None else "Session has expired.",
                 },
             }
             return json_response(200, {"data": data})
@@ -452,9 +438,7 @@ class FakeGraphAPI(FakeHTTPServer):
             "issued_at": target.issued_at,
             "scopes": list(target.scopes),
             "granular_scopes": [
-                {"scope": s, "target_ids": waba_ids}
-                for s in target.scopes
-                if s.startswith("whatsapp_")
+                {"scope": s, "target_ids": waba_ids} for s in target.scopes if s.startswith("whatsapp_")
             ],
             "user_id": target.user_id,
         }

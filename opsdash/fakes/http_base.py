@@ -246,9 +246,7 @@ class FakeHTTPServer:
                 response = handler(request) if found is not None else self.not_found(request)
         except Exception as exc:
             self.errors.append(exc)
-            response = json_response(
-                500, {"error": {"message": f"fake server error: {type(exc).__name__}"}}
-            )
+            response = json_response(500, {"error": {"message": f"fake server error: {type(exc).__name__}"}})
         with self._cond:
             self.requests.append(request)
             self._cond.notify_all()
