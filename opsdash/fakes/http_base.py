@@ -229,6 +229,10 @@ class FakeHTTPServer:
         """Response for unrouted requests; fakes may override to match their API."""
         return json_response(404, {"error": {"message": f"No route for {request.path}"}})
 
+    def intercept(self, request: RecordedRequest) -> Response | None:
+        """Hook run before routing; a returned response short-circuits the route."""
+        return None
+
     def _dispatch(self, request: RecordedRequest) -> Response:
         found = self.router.match(request.method, request.path)
         if found is not None:
@@ -243,7 +247,9 @@ class FakeHTTPServer:
             )
         try:
             with self.lock:
-                response = handler(request) if found is not None else self.not_found(request)
+                response = self.intercept(request)
+                if response is None:
+                    response = handler(request) if found is not None else self.not_found(request)
         except Exception as exc:
             self.errors.append(exc)
             response = json_response(500, {"error": {"message": f"fake server error: {type(exc).__name__}"}})
