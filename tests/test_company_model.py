@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 from bson import Int64, ObjectId
 
-from opsdash.config.company import COMPANY_FIELDS, FIELDS_BY_NAME, SECRET_FIELDS, Company, parse_text, validate_value
+from opsdash.config.company import (
+    COMPANY_FIELDS,
+    FIELDS_BY_NAME,
+    SECRET_FIELDS,
+    Company,
+    parse_text,
+    validate_value,
+)
 
 DOCUMENTED = {
     "fullName": "String", "email": "String", "phoneNumber": "String", "logo": "String",

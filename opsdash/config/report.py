@@ -80,7 +80,12 @@ def render_tenant_text(res: TenantResolution, database: str) -> str:
         )
         for fname, fres in svc.fields.items():
             value = display_value(fres)
-            shown = "-" if value is None else repr(value) if isinstance(value, str) else str(value)
+            if value is None:
+                shown = "-"
+            elif isinstance(value, str) and not fres.secret:
+                shown = repr(value)
+            else:
+                shown = str(value)
             note = f"  !! {fres.error}" if fres.error else ""
             lines.append(f"    {fname:<28} {fres.source:<8} {shown}{note}")
     if res.findings:
