@@ -13,7 +13,11 @@ from collections.abc import Sequence
 
 from opsdash.errors import OpsdashError
 
-COMMAND_MODULES: tuple[str, ...] = ("opsdash.commands.config_cmd",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "opsdash.commands.config_cmd",
+    "opsdash.headless.check",
+    "opsdash.headless.watch",
+)
 """Modules that add subcommands. Each defines ``register(subparsers) -> None`` and sets
 ``func=run`` (``run(args) -> int``) on the parsers it adds."""
 
