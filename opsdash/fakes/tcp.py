@@ -215,9 +215,12 @@ class LatencyProxy:
         except* OSError:
             pass
         finally:
-            for writer in (client_w, upstream_w):
-                if writer is not None:
-                    writer.close()
+            writers = [w for w in (client_w, upstream_w) if w is not None]
+            for writer in writers:
+                writer.close()
+            for writer in writers:
+                with contextlib.suppress(OSError, asyncio.CancelledError):
+                    await writer.wait_closed()
             self._tasks.discard(task)
 
     async def _pipe(

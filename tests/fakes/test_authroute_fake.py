@@ -11,14 +11,20 @@ import pytest
 from opsdash.fakes.authroute import AuthMode, FakeAuthRoute
 
 
+@pytest.fixture(scope="module")
+def http() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=5) as client:
+        yield client
+
+
 @pytest.fixture
 def auth() -> Iterator[FakeAuthRoute]:
     with FakeAuthRoute() as fake:
         yield fake
 
 
-def test_providers_point_back_at_the_app(auth: FakeAuthRoute) -> None:
-    response = httpx.get(f"{auth.url}/api/auth/providers")
+def test_providers_point_back_at_the_app(http: httpx.Client, auth: FakeAuthRoute) -> None:
+    response = http.get(f"{auth.url}/api/auth/providers")
     assert response.status_code == 200
     google = response.json()["google"]
     assert set(google) == {"id", "name", "type", "signinUrl", "callbackUrl"}
@@ -26,34 +32,34 @@ def test_providers_point_back_at_the_app(auth: FakeAuthRoute) -> None:
     assert google["signinUrl"] == f"{auth.url}/api/auth/signin/google"
 
 
-def test_callback_origin_misconfiguration(auth: FakeAuthRoute) -> None:
+def test_callback_origin_misconfiguration(http: httpx.Client, auth: FakeAuthRoute) -> None:
     auth.callback_origin = "http://localhost:3000"
-    google = httpx.get(f"{auth.url}/api/auth/providers").json()["google"]
+    google = http.get(f"{auth.url}/api/auth/providers").json()["google"]
     callback = urlsplit(google["callbackUrl"])
     assert (callback.scheme, callback.netloc) == ("http", "localhost:3000")
 
 
-def test_config_error_mode(auth: FakeAuthRoute) -> None:
+def test_config_error_mode(http: httpx.Client, auth: FakeAuthRoute) -> None:
     auth.mode = "config_error"
-    response = httpx.get(f"{auth.url}/api/auth/providers")
+    response = http.get(f"{auth.url}/api/auth/providers")
     assert response.status_code == 500
     assert response.json()["message"].startswith("There was a problem with the server configuration")
 
 
 @pytest.mark.parametrize(("mode", "status"), [("html", 200), ("protected", 401)])
-def test_non_json_modes(auth: FakeAuthRoute, mode: AuthMode, status: int) -> None:
+def test_non_json_modes(http: httpx.Client, auth: FakeAuthRoute, mode: AuthMode, status: int) -> None:
     auth.mode = mode
-    response = httpx.get(f"{auth.url}/api/auth/providers")
+    response = http.get(f"{auth.url}/api/auth/providers")
     assert response.status_code == status
     assert response.headers["content-type"].startswith("text/html")
     with pytest.raises(ValueError):
         response.json()
 
 
-def test_custom_base_path_and_other_routes() -> None:
+def test_custom_base_path_and_other_routes(http: httpx.Client) -> None:
     with FakeAuthRoute(base_path="/auth", providers=["google", "github"]) as fake:
-        body = httpx.get(f"{fake.url}/auth/providers").json()
+        body = http.get(f"{fake.url}/auth/providers").json()
         assert set(body) == {"google", "github"}
-        assert httpx.get(f"{fake.url}/auth/csrf").json() == {"csrfToken": fake.csrf_token}
-        assert httpx.get(f"{fake.url}/auth/session").json() is None
-        assert httpx.get(f"{fake.url}/api/auth/providers").status_code == 404
+        assert http.get(f"{fake.url}/auth/csrf").json() == {"csrfToken": fake.csrf_token}
+        assert http.get(f"{fake.url}/auth/session").json() is None
+        assert http.get(f"{fake.url}/api/auth/providers").status_code == 404

@@ -39,11 +39,38 @@ def test_hanging_listener_stop_closes_accepted_sockets() -> None:
         socket.create_connection(address, timeout=1).close()
 
 
-async def _echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    while data := await reader.read(65536):
-        writer.write(data)
-        await writer.drain()
-    writer.close()
+class EchoServer:
+    """Asyncio echo server that waits for its connections to finish on exit."""
+
+    def __init__(self) -> None:
+        self.active = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+        self.port = 0
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.active += 1
+        self.idle.clear()
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        finally:
+            writer.close()
+            await writer.wait_closed()
+            self.active -= 1
+            if not self.active:
+                self.idle.set()
+
+    async def __aenter__(self) -> EchoServer:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.server.close()
+        await asyncio.wait_for(self.idle.wait(), 2)
+        await self.server.wait_closed()
 
 
 async def _round_trips(port: int, count: int, payload: bytes) -> list[float]:
@@ -56,42 +83,38 @@ async def _round_trips(port: int, count: int, payload: bytes) -> list[float]:
         assert await reader.readexactly(len(payload)) == payload
         timings.append(time.perf_counter() - started)
     writer.close()
+    await writer.wait_closed()
     return timings
 
 
 async def test_latency_proxy_adds_round_trip_delay() -> None:
-    server = await asyncio.start_server(_echo, "127.0.0.1", 0)
-    target_port = server.sockets[0].getsockname()[1]
     delay = 0.025
-    with LatencyProxy("127.0.0.1", target_port, delay) as proxy:
-        timings = await _round_trips(proxy.port, 4, b"ping")
-        assert all(t >= 2 * delay * 0.9 for t in timings)
-        assert max(timings) < 2 * delay + 0.25
-        assert proxy.connections == 1
-        assert proxy.bytes_upstream == 16
-    server.close()
-    await server.wait_closed()
+    async with EchoServer() as echo:
+        with LatencyProxy("127.0.0.1", echo.port, delay) as proxy:
+            timings = await _round_trips(proxy.port, 4, b"ping")
+            assert all(t >= 2 * delay * 0.9 for t in timings)
+            assert max(timings) < 2 * delay + 0.25
+            assert proxy.connections == 1
+            assert proxy.bytes_upstream == 16
 
 
 async def test_latency_proxy_pipelines_instead_of_serialising() -> None:
-    server = await asyncio.start_server(_echo, "127.0.0.1", 0)
-    target_port = server.sockets[0].getsockname()[1]
     delay = 0.05
-    with LatencyProxy("127.0.0.1", target_port, delay) as proxy:
-        reader, writer = await asyncio.open_connection(*proxy.address)
-        started = time.perf_counter()
-        messages = 20
-        for i in range(messages):
-            writer.write(f"{i:04d}".encode())
-            await writer.drain()
-            await asyncio.sleep(0)
-        received = await reader.readexactly(4 * messages)
-        elapsed = time.perf_counter() - started
-        assert received == b"".join(f"{i:04d}".encode() for i in range(messages))
-        assert 2 * delay * 0.9 <= elapsed < 10 * delay
-        writer.close()
-    server.close()
-    await server.wait_closed()
+    messages = 20
+    async with EchoServer() as echo:
+        with LatencyProxy("127.0.0.1", echo.port, delay) as proxy:
+            reader, writer = await asyncio.open_connection(*proxy.address)
+            started = time.perf_counter()
+            for i in range(messages):
+                writer.write(f"{i:04d}".encode())
+                await writer.drain()
+                await asyncio.sleep(0)
+            received = await reader.readexactly(4 * messages)
+            elapsed = time.perf_counter() - started
+            writer.close()
+            await writer.wait_closed()
+    assert received == b"".join(f"{i:04d}".encode() for i in range(messages))
+    assert 2 * delay * 0.9 <= elapsed < 10 * delay
 
 
 async def test_latency_proxy_to_closed_port_closes_client() -> None:
@@ -99,16 +122,15 @@ async def test_latency_proxy_to_closed_port_closes_client() -> None:
         reader, writer = await asyncio.open_connection(*proxy.address)
         assert await asyncio.wait_for(reader.read(1), 2) == b""
         writer.close()
+        await writer.wait_closed()
 
 
 async def test_latency_proxy_half_close_propagates() -> None:
-    server = await asyncio.start_server(_echo, "127.0.0.1", 0)
-    target_port = server.sockets[0].getsockname()[1]
-    with LatencyProxy("127.0.0.1", target_port, 0.005) as proxy:
-        reader, writer = await asyncio.open_connection(*proxy.address)
-        writer.write(b"last words")
-        writer.write_eof()
-        assert await asyncio.wait_for(reader.read(), 2) == b"last words"
-        writer.close()
-    server.close()
-    await server.wait_closed()
+    async with EchoServer() as echo:
+        with LatencyProxy("127.0.0.1", echo.port, 0.005) as proxy:
+            reader, writer = await asyncio.open_connection(*proxy.address)
+            writer.write(b"last words")
+            writer.write_eof()
+            assert await asyncio.wait_for(reader.read(), 2) == b"last words"
+            writer.close()
+            await writer.wait_closed()

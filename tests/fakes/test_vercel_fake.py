@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 
 import httpx
@@ -22,10 +23,16 @@ def vercel() -> Iterator[FakeVercel]:
         yield fake
 
 
+@pytest.fixture(scope="module")
+def tls() -> ssl.SSLContext:
+    return ssl.create_default_context()
+
+
 @pytest.fixture
-def client(vercel: FakeVercel) -> Iterator[httpx.Client]:
+def client(vercel: FakeVercel, tls: ssl.SSLContext) -> Iterator[httpx.Client]:
     with httpx.Client(
         base_url=vercel.url,
+        verify=tls,
         headers={"Authorization": f"Bearer {TOKEN}"},
         params={"teamId": TEAM},
         timeout=5,
@@ -92,18 +99,19 @@ def test_patch_and_delete(client: httpx.Client, vercel: FakeVercel) -> None:
     assert client.delete(f"/v9/projects/{PROJECT}/env/{flag['id']}").status_code == 404
 
 
-def test_auth_and_team_checks(vercel: FakeVercel) -> None:
+def test_auth_and_team_checks(vercel: FakeVercel, tls: ssl.SSLContext) -> None:
     url = f"{vercel.url}/v10/projects/{PROJECT}/env"
-    missing = httpx.get(url, params={"teamId": TEAM})
-    assert missing.status_code == 403
-    bad = httpx.get(url, params={"teamId": TEAM}, headers={"Authorization": "Bearer nope"})
-    assert bad.status_code == 403
-    assert bad.json()["error"]["invalidToken"] is True
-    no_team = httpx.get(url, headers={"Authorization": f"Bearer {TOKEN}"})
-    assert no_team.status_code == 404
-    assert no_team.json()["error"]["code"] == "not_found"
-    wrong_team = httpx.get(url, params={"teamId": "team_x"}, headers={"Authorization": f"Bearer {TOKEN}"})
-    assert wrong_team.status_code == 403
+    with httpx.Client(verify=tls) as http:
+        missing = http.get(url, params={"teamId": TEAM})
+        assert missing.status_code == 403
+        bad = http.get(url, params={"teamId": TEAM}, headers={"Authorization": "Bearer nope"})
+        assert bad.status_code == 403
+        assert bad.json()["error"]["invalidToken"] is True
+        no_team = http.get(url, headers={"Authorization": f"Bearer {TOKEN}"})
+        assert no_team.status_code == 404
+        assert no_team.json()["error"]["code"] == "not_found"
+        wrong_team = http.get(url, params={"teamId": "team_x"}, headers={"Authorization": f"Bearer {TOKEN}"})
+        assert wrong_team.status_code == 403
 
 
 def test_redeploy_flow(client: httpx.Client, vercel: FakeVercel) -> None:
