@@ -16,8 +16,9 @@ or the ``CLOUDINARY_URL`` query); a per-call ``api_proxy=None`` is accepted and 
 SDK errors are plain exceptions whose text carries the HTTP status, e.g.
 ``AuthorizationRequired("Error 401 - Unknown API key k")``; the classes come from the
 status (401 ``AuthorizationRequired``, 404 ``NotFound``, 420/429 ``RateLimited``,
-500 ``GeneralError``), and a connection failure is ``GeneralError("Socket Error: ...")``
-(or ``"Unexpected error ..."`` for urllib3 errors such as retries exhausted).
+500 ``GeneralError``); there is no status attribute. A refused connection surfaces as
+``GeneralError("Unexpected error ...: Max retries exceeded ...")`` (urllib3 ``HTTPError``);
+raw socket errors as ``GeneralError("Socket Error: ...")``.
 """
 
 from __future__ import annotations

@@ -88,17 +88,21 @@ class _CA(Protocol):
 
 
 class TLSMaterial:
-    """A CA plus a server certificate it signed; ``ca_pem`` is what clients should trust."""
+    """A CA plus a server certificate it signed; ``ca_pem`` is what clients should trust.
+
+    ``ca`` may be an existing ``trustme.CA``; otherwise one is generated.
+    """
 
     def __init__(
         self,
         identities: tuple[str, ...] = LOOPBACK_IDENTITIES,
         *,
+        ca: Any = None,
         not_before: dt.datetime | None = None,
         not_after: dt.datetime | None = None,
         backend: Literal["auto", "trustme", "cryptography"] = "auto",
     ) -> None:
-        self.ca = _make_ca(backend)
+        self.ca: _CA = ca if ca is not None else _make_ca(backend)
         self.identities = identities
         self.leaf = self.ca.issue_cert(*identities, not_before=not_before, not_after=not_after)
         self.ca_pem: bytes = self.ca.cert_pem.bytes()

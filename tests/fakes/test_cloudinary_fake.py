@@ -99,7 +99,7 @@ def test_sdk_forced_status(fake: FakeCloudinary, status: int, error: type[Except
 
 
 def test_sdk_connection_refused_is_general_error() -> None:
-    with pytest.raises(GeneralError):
+    with pytest.raises(GeneralError, match="Unexpected error"):
         cloudinary.api.ping(
             cloud_name=CLOUD,
             api_key=KEY,

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import aiosmtplib
 import pytest
+import trustme
 
 from opsdash.fakes.smtp import (
     AuthRefusingSMTPServer,
@@ -23,7 +24,7 @@ USERS = {"alerts@example.com": "app-password-1"}
 
 @pytest.fixture(scope="module")
 def tls() -> TLSMaterial:
-    return TLSMaterial()
+    return TLSMaterial(ca=trustme.CA())
 
 
 @pytest.fixture(scope="module")
