@@ -14,6 +14,7 @@ pointing at a dev machine. ``mode`` picks the failure, if any:
 from __future__ import annotations
 
 import secrets
+import ssl
 from collections.abc import Iterable
 from typing import Literal
 
@@ -40,8 +41,9 @@ class FakeAuthRoute(FakeHTTPServer):
         callback_origin: str | None = None,
         base_path: str = "/api/auth",
         mode: AuthMode = "ok",
+        tls_context: ssl.SSLContext | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(tls_context=tls_context)
         self.providers = list(providers)
         self.callback_origin = callback_origin
         self.base_path = base_path.rstrip("/")

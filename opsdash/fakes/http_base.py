@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import ssl
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -106,6 +107,16 @@ class Router:
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
     fake: FakeHTTPServer
+    tls_context: ssl.SSLContext | None = None
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        """Serve one connection, with the TLS handshake (if any) in the connection's own thread."""
+        if self.tls_context is not None:
+            try:
+                request = self.tls_context.wrap_socket(request, server_side=True)
+            except (ssl.SSLError, OSError):
+                return
+        super().finish_request(request, client_address)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Swallow handler errors (e.g. client resets) instead of printing them."""
@@ -149,7 +160,8 @@ class FakeHTTPServer:
     state from another thread can hold the same lock.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, tls_context: ssl.SSLContext | None = None) -> None:
+        self.tls_context = tls_context
         self.router = Router()
         self.requests: list[RecordedRequest] = []
         self.errors: list[BaseException] = []
@@ -164,6 +176,7 @@ class FakeHTTPServer:
             return self.url
         server = _QuietServer(("127.0.0.1", 0), _RequestHandler)
         server.fake = self
+        server.tls_context = self.tls_context
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever,
@@ -191,7 +204,8 @@ class FakeHTTPServer:
         if self._server is None:
             raise RuntimeError(f"{type(self).__name__} is not running")
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        scheme = "https" if self.tls_context is not None else "http"
+        return f"{scheme}://{host}:{port}"
 
     def __enter__(self) -> Self:
         self.start()

@@ -63,3 +63,16 @@ def test_custom_base_path_and_other_routes(http: httpx.Client) -> None:
         assert http.get(f"{fake.url}/auth/csrf").json() == {"csrfToken": fake.csrf_token}
         assert http.get(f"{fake.url}/auth/session").json() is None
         assert http.get(f"{fake.url}/api/auth/providers").status_code == 404
+
+
+def test_serves_https_with_a_certificate_clients_can_verify() -> None:
+    from opsdash.fakes.smtp import TLSMaterial
+
+    tls = TLSMaterial()
+    with FakeAuthRoute(tls_context=tls.server_context()) as fake:
+        assert fake.url.startswith("https://127.0.0.1:")
+        response = httpx.get(f"{fake.url}/api/auth/providers", verify=tls.client_context())
+        assert response.status_code == 200
+        assert response.json()["google"]["callbackUrl"].startswith(fake.url)
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{fake.url}/api/auth/providers")
