@@ -17,6 +17,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "opsdash.commands.config_cmd",
     "opsdash.headless.check",
     "opsdash.headless.watch",
+    "opsdash.commands.flag",
+    "opsdash.commands.edit",
+    "opsdash.commands.audit",
+    "opsdash.commands.undo",
 )
 """Modules that add subcommands. Each defines ``register(subparsers) -> None`` and sets
 ``func=run`` (``run(args) -> int``) on the parsers it adds."""
