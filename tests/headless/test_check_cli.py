@@ -1,0 +1,178 @@
+"""``opsdash check`` as an operator runs it: real processes, real SecantusDB, every format and exit code."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from opsdash.headless.schema import SCHEMA_PATH
+from opsdash.testing.mongo_server import free_port
+from tests.conftest import CliResult
+from tests.headless.conftest import CANARY, canary_company, make_fleet
+
+PROMTOOL = "/usr/bin/promtool"
+SCHEMA = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def closed_dsn_base() -> str:
+    """A server URL nobody listens on, with a canary password in it."""
+    return f"mongodb://opsdash:{CANARY}-dsn@127.0.0.1:{free_port()}/?directConnection=true"
+
+
+@pytest.fixture
+def healthy(tmp_path: Path, mongo_url: str, state_dir: Path) -> Path:
+    return make_fleet(tmp_path, mongo_url, {"acme": [canary_company("acme")], "beta": [canary_company("beta")]})
+
+
+@pytest.fixture
+def degraded(tmp_path: Path, mongo_url: str, state_dir: Path) -> Path:
+    """beta has two Company documents (WARN: findFirst() picks one arbitrarily)."""
+    return make_fleet(
+        tmp_path, mongo_url,
+        {"acme": [canary_company("acme")], "beta": [canary_company("beta"), canary_company("beta")]},
+    )
+
+
+@pytest.fixture
+def broken(tmp_path: Path, mongo_url: str, state_dir: Path) -> Path:
+    """acme's database is unreachable (and its DSN holds a canary password); beta has no Company."""
+    return make_fleet(
+        tmp_path, mongo_url, {"acme": None, "beta": [], "gamma": [canary_company("gamma")]},
+        urls={"acme": closed_dsn_base()},
+        tables={"poll": {"db_timeout": 1, "integration_timeout": 2}},
+    )
+
+
+def check(cli, fleet: Path, *args: str) -> CliResult:
+    return cli(["--config", str(fleet), "check", *args])
+
+
+def assert_no_canary(result: CliResult, *files: Path) -> None:
+    assert CANARY not in result.stdout
+    assert CANARY not in result.stderr
+    for path in files:
+        assert CANARY not in path.read_text(encoding="utf-8")
+
+
+def test_healthy_fleet_is_ok_in_every_format(cli, healthy: Path, tmp_path: Path) -> None:
+    for fmt in ("json", "text", "nagios", "prometheus"):
+        result = check(cli, healthy, "--check", "db", "--check", "config", "--format", fmt)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.stderr == ""
+        assert_no_canary(result)
+        if fmt == "json":
+            doc = json.loads(result.stdout)
+            jsonschema.validate(doc, SCHEMA)
+            assert doc["status"] == "OK" and [t["name"] for t in doc["tenants"]] == ["acme", "beta"]
+            assert {c["check"] for c in doc["tenants"][0]["checks"]} >= {"db", "config:whatsapp", "isolation"}
+        if fmt == "nagios":
+            assert result.stdout.startswith("OPSDASH OK - 2/2 tenants OK | ")
+
+
+def test_degraded_fleet_warns(cli, degraded: Path) -> None:
+    result = check(cli, degraded, "--check", "db", "--format", "json")
+    assert result.returncode == 1, result.stderr
+    doc = json.loads(result.stdout)
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["status"] == "WARN"
+    beta = next(t for t in doc["tenants"] if t["name"] == "beta")
+    assert beta["status"] == "WARN" and "2 Company documents" in beta["checks"][0]["summary"]
+    assert_no_canary(result)
+
+
+def test_broken_fleet_every_format_is_valid_and_leaks_nothing(cli, broken: Path, tmp_path: Path) -> None:
+    result = check(cli, broken, "--format", "json")
+    assert result.returncode == 2, result.stderr
+    doc = json.loads(result.stdout)
+    jsonschema.validate(doc, SCHEMA)
+    by_name = {t["name"]: t for t in doc["tenants"]}
+    acme_db = next(c for c in by_name["acme"]["checks"] if c["check"] == "db")
+    assert acme_db["status"] == "CRIT" and acme_db["error_class"] in ("connect", "timeout")
+    assert by_name["beta"]["status"] == "CRIT"
+    assert_no_canary(result)
+
+    nagios = check(cli, broken, "--format", "nagios")
+    assert nagios.returncode == 2
+    assert nagios.stdout.startswith("OPSDASH CRITICAL - ")
+    assert "/3 tenants critical" in nagios.stdout.splitlines()[0]
+    assert_no_canary(nagios)
+
+    text = check(cli, broken)
+    assert text.returncode == 2 and "acme" in text.stdout and "CRIT" in text.stdout
+    assert_no_canary(text)
+
+    prom_file = tmp_path / "textfile" / "opsdash.prom"
+    prom_file.parent.mkdir()
+    prom = check(cli, broken, "--format", "prometheus", "--output", str(prom_file))
+    assert prom.returncode == 2 and prom.stdout == ""
+    assert [p.name for p in prom_file.parent.iterdir()] == ["opsdash.prom"]
+    body = prom_file.read_text(encoding="utf-8")
+    assert 'opsdash_check_status{tenant="acme",check="db"} 2' in body
+    assert "opsdash_check_duration_seconds{" in body
+    promtool = subprocess.run([PROMTOOL, "check", "metrics"], input=body, capture_output=True, text=True)
+    assert promtool.returncode == 0, promtool.stdout + promtool.stderr
+    assert_no_canary(prom, prom_file)
+
+
+def test_unknown_when_the_worst_is_a_check_that_could_not_run(cli, tmp_path: Path, mongo_url: str,
+                                                               state_dir: Path) -> None:
+    company = canary_company("acme")
+    fleet = make_fleet(tmp_path, mongo_url, {"acme": [company]})
+    env_file = tmp_path / "env" / "acme.env"
+    kept = [line for line in env_file.read_text().splitlines() if not line.startswith("WHATSAPP_")]
+    env_file.write_text("\n".join(kept) + "\n")
+    result = check(cli, fleet, "--check", "whatsapp", "--format", "json")
+    assert result.returncode == 3, result.stdout + result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["status"] == "UNKNOWN"
+    assert doc["tenants"][0]["checks"][0]["summary"].startswith("not probed:")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--tenant", "nope"], "no tenant named 'nope'"),
+        (["--check", "mongo"], "--check mongo: unknown check kind"),
+        (["--format", "xml"], "invalid choice: 'xml'"),
+    ],
+)
+def test_usage_errors_exit_unknown_with_one_line(cli, healthy: Path, args: list[str], message: str) -> None:
+    result = check(cli, healthy, *args)
+    assert result.returncode == 3
+    assert result.stdout == ""
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_unwritable_output_is_one_line(cli, healthy: Path, tmp_path: Path) -> None:
+    result = check(cli, healthy, "--check", "db", "--output", str(tmp_path / "missing" / "x.prom"))
+    assert result.returncode == 3
+    assert "cannot write" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_tenant_filter(cli, healthy: Path) -> None:
+    result = check(cli, healthy, "--tenant", "beta", "--check", "db", "--format", "json")
+    assert result.returncode == 0
+    assert [t["name"] for t in json.loads(result.stdout)["tenants"]] == ["beta"]
+
+
+def test_headless_never_imports_textual(healthy: Path) -> None:
+    code = (
+        "import sys\n"
+        "from opsdash.cli import main\n"
+        f"rc = main(['--config', {str(healthy)!r}, 'check', '--check', 'db', '--format', 'json'])\n"
+        "import opsdash.headless.watch, opsdash.alerts.webhook, opsdash.alerts.alertmanager\n"
+        "import opsdash.engine.scheduler\n"
+        "assert rc == 0, rc\n"
+        "loaded = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
+        "print('TEXTUAL', loaded, file=sys.stderr)\n"
+        "sys.exit(1 if loaded else 0)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "TEXTUAL []" in proc.stderr
