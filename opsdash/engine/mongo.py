@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Iterable
 from typing import Any
@@ -66,34 +67,52 @@ class MongoClients:
 
 
 def classify_mongo_error(exc: BaseException) -> ErrorClass:
-    """Map a driver exception to the error classes the checks report."""
-    text = str(exc).lower()
+    """Map a driver exception to the error classes the checks report.
+
+    Matches on the reason only: the driver's "(configured timeouts: ...)" suffix and the
+    server-selection "Timeout: ..., Topology Description" tail mention timeouts on every error.
+    """
+    text = _reason(exc)
     if isinstance(exc, OperationFailure):
         if exc.code in _AUTH_CODES or "auth" in text:
             return "auth"
         if isinstance(exc, ExecutionTimeout | WTimeoutError) or exc.code == 50:
             return "timeout"
         return "protocol"
-    if isinstance(exc, ConfigurationError) and ("dns" in text or "resolution" in text):
-        return "dns"
-    if isinstance(exc, NetworkTimeout) or "timed out" in text or "timeout" in text:
-        if isinstance(exc, ServerSelectionTimeoutError) and _refused_or_dns(text):
-            return _refused_or_dns(text) or "connect"
-        return "timeout"
-    if isinstance(exc, AutoReconnect | ServerSelectionTimeoutError):
-        return _refused_or_dns(text) or "connect"
+    if isinstance(exc, ConfigurationError):
+        return "dns" if ("dns" in text or "resolution" in text) else "protocol"
     if isinstance(exc, socket.gaierror):
         return "dns"
+    network = _refused_or_dns(text)
+    if network is not None:
+        return network
+    if isinstance(exc, NetworkTimeout) or "timed out" in text or "no servers found" in text:
+        return "timeout"
+    if isinstance(exc, ServerSelectionTimeoutError):
+        return "timeout"
+    if isinstance(exc, AutoReconnect):
+        return "connect"
     return "protocol"
 
 
+_DRIVER_NOISE = re.compile(r"\s*\(configured timeouts:[^)]*\)")
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).split(", Timeout:")[0].split(", topology_description")[0]
+    return _DRIVER_NOISE.sub("", text).lower()
+
+
 def _refused_or_dns(text: str) -> ErrorClass | None:
-    if "name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
+    if any(m in text for m in ("name or service not known", "nodename nor servname", "getaddrinfo",
+                               "temporary failure in name resolution", "no address associated")):
         return "dns"
-    if "refused" in text:
+    if "refused" in text or "connect call failed" in text or "[errno 111]" in text:
         return "connect"
     if "ssl" in text or "certificate" in text or "tls" in text:
         return "tls"
+    if "connection closed" in text or "connection is already closed" in text or "reset by peer" in text:
+        return "connect"
     return None
 
 

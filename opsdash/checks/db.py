@@ -1,0 +1,157 @@
+"""The ``db`` check: ping, latency, server version, Company count and data size of a tenant database."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pymongo
+from pymongo.errors import PyMongoError
+
+from opsdash.checks.base import CheckResult, ErrorClass, Status
+from opsdash.checks.context import CheckContext
+from opsdash.checks.verdict import Deadline, Verdict, to_result
+from opsdash.config.fleet import Tenant
+from opsdash.engine.mongo import classify_mongo_error, describe_mongo_error
+
+CHECK_ID = "db"
+
+
+@dataclass(frozen=True)
+class DbProbe:
+    """What the probe saw; ``error`` set means it stopped there."""
+
+    target: str
+    database: str
+    latency_ms: float | None = None
+    version: str | None = None
+    company_count: int | None = None
+    data_size: int | None = None
+    error: str | None = None
+    error_class: ErrorClass | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def company_findings(count: int | None, error: str | None) -> list[dict[str, Any]]:
+    """Tenant-wide findings, with the same codes the resolution uses."""
+    if error is not None:
+        return [
+            {
+                "code": "db_unreachable",
+                "severity": "crit",
+                "service": None,
+                "field": None,
+                "message": f"Company read failed ({error}): services resolve to env, as the app falls back",
+            }
+        ]
+    if count == 0:
+        return [
+            {
+                "code": "no_company",
+                "severity": "crit",
+                "service": None,
+                "field": None,
+                "message": "no Company document: DB-backed services fall to env",
+            }
+        ]
+    if count is not None and count > 1:
+        return [
+            {
+                "code": "multiple_company",
+                "severity": "warn",
+                "service": None,
+                "field": None,
+                "message": f"{count} Company documents: the app's findFirst() without orderBy "
+                "picks one arbitrarily",
+            }
+        ]
+    return []
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "?"
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def decide(probe: DbProbe) -> Verdict:
+    """Pure: unreachable or failing CRIT; 0 Company CRIT; more than one WARN; else OK."""
+    details: dict[str, Any] = {
+        "target": probe.target,
+        "database": probe.database,
+        "latency_ms": probe.latency_ms,
+        "version": probe.version,
+        "company_count": probe.company_count,
+        "data_size": probe.data_size,
+        "findings": company_findings(probe.company_count, probe.error),
+        **probe.extra,
+    }
+    if probe.error is not None:
+        return Verdict(
+            Status.CRIT, f"{probe.target}: {probe.error}", probe.error_class or "protocol", details
+        )
+    latency = f"{probe.latency_ms:.0f} ms" if probe.latency_ms is not None else "? ms"
+    tail = f"{probe.target}, MongoDB {probe.version or '?'}, {latency}, data {_size(probe.data_size)}"
+    if probe.company_count == 0:
+        return Verdict(Status.CRIT, f"no Company document ({tail})", "condition", details)
+    if probe.company_count is not None and probe.company_count > 1:
+        return Verdict(
+            Status.WARN,
+            f"{probe.company_count} Company documents: findFirst() picks one arbitrarily ({tail})",
+            "condition",
+            details,
+        )
+    return Verdict(Status.OK, f"ok: {tail}", None, details)
+
+
+async def _probe(ctx: CheckContext, tenant: Tenant, deadline: Deadline, secrets: Iterable[str]) -> DbProbe:
+    target = tenant.mongo
+    base = DbProbe(target=target.display, database=target.database)
+    client = ctx.clients.client_for(target)
+    db = client[target.database]
+    try:
+        async with asyncio.timeout(deadline.backstop()):
+            with pymongo.timeout(deadline.remaining()):
+                sent = time.perf_counter()
+                await db.command("ping")
+                latency_ms = (time.perf_counter() - sent) * 1000
+                info = await client.admin.command("buildInfo")
+                count = await db[tenant.company_collection].count_documents({})
+                stats = await db.command("dbStats")
+    except (PyMongoError, TimeoutError) as exc:
+        if isinstance(exc, TimeoutError):
+            return DbProbe(base.target, base.database, error="timed out", error_class="timeout")
+        return DbProbe(
+            base.target,
+            base.database,
+            error=describe_mongo_error(exc, secrets),
+            error_class=classify_mongo_error(exc),
+        )
+    return DbProbe(
+        target=base.target,
+        database=base.database,
+        latency_ms=round(latency_ms, 2),
+        version=str(info.get("version")) if info.get("version") else None,
+        company_count=int(count),
+        data_size=int(stats.get("dataSize") or 0),
+        extra={"storage_size": int(stats.get("storageSize") or 0), "collections": stats.get("collections")},
+    )
+
+
+async def run(
+    ctx: CheckContext, tenant: Tenant, deadline_s: float, secrets: Iterable[str] = ()
+) -> CheckResult:
+    """Probe the tenant database within ``deadline_s``; never OK unless the server answered."""
+    started = datetime.now(UTC)
+    deadline = Deadline(deadline_s)
+    probe = await _probe(ctx, tenant, deadline, list(secrets))
+    return to_result(tenant.name, CHECK_ID, decide(probe), started=started, duration_s=deadline.elapsed())

@@ -1,0 +1,186 @@
+"""The db check against a real SecantusDB server, a hanging listener, a closed port and a bad host."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from pymongo import MongoClient
+
+from opsdash.checks.base import Status
+from opsdash.checks.context import CheckContext
+from opsdash.checks.runner import run_group
+from opsdash.config.fleet import Fleet
+from opsdash.engine.mongo import MongoClients
+from opsdash.fakes.tcp import HangingListener, closed_port
+from opsdash.testing.fleetfile import TenantFiles
+from opsdash.testing.seed import healthy_company, seed_company
+from tests.checks.conftest import FleetFactory
+
+DEADLINE_SLACK = 1.2
+"""The issue's bound: a hung check ends within its deadline plus 20%."""
+
+
+def db_name(url: str) -> str:
+    return url.rsplit("/", 1)[1].split("?")[0]
+
+
+@pytest.fixture
+def hanging() -> Iterator[HangingListener]:
+    with HangingListener() as listener:
+        yield listener
+
+
+@pytest.fixture
+def app_name() -> str:
+    """A client application name only this test's opsdash client uses (failpoints filter on it)."""
+    return f"opsdash-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def arm(mongo_url: str) -> Iterator[Callable[..., None]]:
+    """Arm a ``failCommand`` failpoint scoped to one appName; switched off after the test."""
+    admin = MongoClient(mongo_url, serverSelectionTimeoutMS=5000)
+
+    def arm_failpoint(app: str, mode: Any = "alwaysOn", **data: Any) -> None:
+        admin.admin.command(
+            {"configureFailPoint": "failCommand", "mode": mode, "data": {"appName": app, **data}}
+        )
+
+    yield arm_failpoint
+    admin.admin.command({"configureFailPoint": "failCommand", "mode": "off"})
+    admin.close()
+
+
+def one_tenant(make_fleet: FleetFactory, url: str, db_timeout: float = 5) -> Fleet:
+    return make_fleet([TenantFiles("acme", url)], poll={"db_timeout": db_timeout})
+
+
+async def test_healthy_database_reports_version_latency_size_and_stripped_target(
+    make_fleet: FleetFactory, make_ctx: Callable[[Fleet], CheckContext], db_url: str
+) -> None:
+    seed_company(db_url, db_name(db_url), healthy_company())
+    fleet = one_tenant(make_fleet, db_url)
+    [result] = await run_group(make_ctx(fleet), fleet.tenants[0], "db", 3.0)
+    assert result.status == Status.OK, result.summary
+    assert (result.check, result.tenant) == ("db", "acme")
+    assert result.details["version"]
+    assert result.details["latency_ms"] >= 0
+    assert result.details["data_size"] > 0
+    assert result.details["company_count"] == 1
+    assert result.details["target"] == f"{fleet.tenants[0].mongo.hosts[0]}/{db_name(db_url)}"
+    assert result.details["findings"] == []
+    assert result.summary.startswith("ok: 127.0.0.1:")
+
+
+@pytest.mark.parametrize(
+    ("documents", "status", "code"), [(0, Status.CRIT, "no_company"), (2, Status.WARN, "multiple_company")]
+)
+async def test_company_count(
+    make_fleet: FleetFactory,
+    make_ctx: Callable[[Fleet], CheckContext],
+    db_url: str,
+    documents: int,
+    status: Status,
+    code: str,
+) -> None:
+    seed_company(db_url, db_name(db_url), *[healthy_company() for _ in range(documents)])
+    fleet = one_tenant(make_fleet, db_url)
+    [result] = await run_group(make_ctx(fleet), fleet.tenants[0], "db", 3.0)
+    assert result.status == status
+    assert result.details["company_count"] == documents
+    assert [f["code"] for f in result.details["findings"]] == [code]
+
+
+async def test_hung_server_ends_crit_timeout_within_deadline(
+    make_fleet: FleetFactory, make_ctx: Callable[[Fleet], CheckContext], hanging: HangingListener
+) -> None:
+    host, port = hanging.address
+    fleet = one_tenant(make_fleet, f"mongodb://{host}:{port}/acme?directConnection=true", db_timeout=30)
+    deadline = 1.5
+    started = time.monotonic()
+    [result] = await run_group(make_ctx(fleet), fleet.tenants[0], "db", deadline)
+    elapsed = time.monotonic() - started
+    assert hanging.connections >= 1
+    assert (result.status, result.error_class) == (Status.CRIT, "timeout"), result.summary
+    assert elapsed <= deadline * DEADLINE_SLACK, elapsed
+
+
+async def test_closed_port_is_crit_connect_never_ok(
+    make_fleet: FleetFactory, make_ctx: Callable[[Fleet], CheckContext]
+) -> None:
+    fleet = one_tenant(make_fleet, f"mongodb://127.0.0.1:{closed_port()}/acme?directConnection=true")
+    [result] = await run_group(make_ctx(fleet), fleet.tenants[0], "db", 1.0)
+    assert (result.status, result.error_class) == (Status.CRIT, "connect"), result.summary
+    assert result.details["findings"][0]["code"] == "db_unreachable"
+
+
+async def test_host_that_does_not_exist_is_crit_dns(
+    make_fleet: FleetFactory, make_ctx: Callable[[Fleet], CheckContext]
+) -> None:
+    fleet = one_tenant(make_fleet, "mongodb://no-such-host.invalid:27017/acme?directConnection=true")
+    [result] = await run_group(make_ctx(fleet), fleet.tenants[0], "db", 1.0)
+    assert (result.status, result.error_class) == (Status.CRIT, "dns"), result.summary
+
+
+@pytest.mark.parametrize(
+    ("data", "error_class"),
+    [
+        ({"failCommands": ["ping"], "errorCode": 13}, "auth"),
+        ({"failCommands": ["ping"], "errorCode": 18}, "auth"),
+        ({"failCommands": ["ping"], "errorCode": 50}, "timeout"),
+        ({"failCommands": ["count", "aggregate"], "errorCode": 2}, "protocol"),
+        ({"failCommands": ["ping"], "errorCode": 91}, "connect"),
+        ({"failCommands": ["ping"], "closeConnection": True}, "connect"),
+    ],
+)
+async def test_failpoint_errors_are_crit_with_their_class(
+    make_fleet: FleetFactory,
+    make_ctx: Callable[[Fleet], CheckContext],
+    db_url: str,
+    app_name: str,
+    arm: Callable[..., None],
+    data: dict[str, Any],
+    error_class: str,
+) -> None:
+    seed_company(db_url, db_name(db_url), healthy_company())
+    fleet = one_tenant(make_fleet, db_url)
+    ctx = make_ctx(fleet)
+    ctx.clients = MongoClients(timeout_s=5, app_name=app_name)
+    arm(app_name, **data)
+    [result] = await run_group(ctx, fleet.tenants[0], "db", 2.0)
+    assert (result.status, result.error_class) == (Status.CRIT, error_class), result.summary
+
+
+async def test_blocked_connection_times_out_within_deadline(
+    make_fleet: FleetFactory,
+    make_ctx: Callable[[Fleet], CheckContext],
+    db_url: str,
+    app_name: str,
+    arm: Callable[..., None],
+) -> None:
+    seed_company(db_url, db_name(db_url), healthy_company())
+    fleet = one_tenant(make_fleet, db_url, db_timeout=30)
+    ctx = make_ctx(fleet)
+    ctx.clients = MongoClients(timeout_s=30, app_name=app_name)
+    arm(app_name, failCommands=["ping"], blockConnection=True, blockTimeMS=5000)
+    deadline = 1.0
+    started = time.monotonic()
+    [result] = await run_group(ctx, fleet.tenants[0], "db", deadline)
+    elapsed = time.monotonic() - started
+    assert (result.status, result.error_class) == (Status.CRIT, "timeout"), result.summary
+    assert elapsed <= deadline * DEADLINE_SLACK, elapsed
+
+
+async def test_dsn_password_never_appears(
+    make_fleet: FleetFactory, make_ctx: Callable[[Fleet], CheckContext], mongo_url: str
+) -> None:
+    canary = "dsn-canary-Pa55w0rd"
+    host = mongo_url.split("://", 1)[1].split("/", 1)[0]
+    fleet = one_tenant(make_fleet, f"mongodb://opsdash:{canary}@{host}/acme?directConnection=true")
+    [result] = await run_group(make_ctx(fleet), fleet.tenants[0], "db", 2.0)
+    assert canary not in result.model_dump_json()
+    assert "opsdash:" not in result.details["target"]
