@@ -335,6 +335,13 @@ def cell_text(row: TenantRow, key: str, now: datetime) -> str:
     return _compact_service(row, key)
 
 
+def fit(text: str, width: int | None) -> str:
+    """Cut ``text`` to ``width`` with an ellipsis; ``None`` leaves it whole."""
+    if width is None or len(text) <= width:
+        return text
+    return text[: max(0, width - 1)] + "…"
+
+
 def row_cells(row: TenantRow, columns: Sequence[Column], now: datetime) -> tuple[str, ...]:
     return tuple(cell_text(row, c.key, now) for c in columns)
 

@@ -1,0 +1,173 @@
+"""OpsdashApp: the on-call dashboard. It holds the latest results and hands them to its screens.
+
+Data comes in through small seams so tests are deterministic: a ``ResultsSource`` (the results store), a
+``Backend`` (the actions), a clock, and an optional engine factory whose callback posts messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+
+from opsdash.checks.base import CheckResult, Status
+from opsdash.config.fleet import Fleet
+from opsdash.screens.backend import Backend, EngineLike, ResultsCallback, ResultsSource
+from opsdash.screens.keymap import bindings, commands_for, unknown_ids
+from opsdash.screens.messages import ResultsArrived
+
+TERMINAL_POLL_S = 5.0
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class OpsdashApp(App[int]):
+    """The fleet dashboard."""
+
+    CSS_PATH = "opsdash.tcss"
+    TITLE = "opsdash"
+    BINDINGS = bindings("app")
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(
+        self,
+        fleet: Fleet,
+        source: ResultsSource,
+        *,
+        backend: Backend | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        engine_factory: Callable[[ResultsCallback], EngineLike] | None = None,
+        read_only: bool = False,
+        watch_terminal: bool = False,
+        refresh_s: float = 1.0,
+    ) -> None:
+        super().__init__()
+        self.fleet = fleet
+        self.source = source
+        self.backend = backend
+        self.clock = clock
+        self.read_only = read_only or bool(backend is not None and backend.read_only)
+        self.latest: dict[tuple[str, str], CheckResult] = {}
+        self.results_version = 0
+        self.engine: EngineLike | None = None
+        self._engine_factory = engine_factory
+        self._watch_terminal = watch_terminal
+        self._refresh_s = refresh_s
+        self._had_tty = sys.stdin.isatty()
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        from opsdash.screens.overview import OverviewScreen
+
+        self.set_keymap(dict(self.fleet.keymap))
+        unknown = unknown_ids(self.fleet.keymap)
+        if unknown:
+            self.notify(
+                f"[keymap] in {self.fleet.path.name}: unknown binding id {', '.join(unknown)}",
+                severity="warning",
+                timeout=10,
+            )
+        self.absorb(self.source.latest())
+        self.push_screen(OverviewScreen())
+        if self._engine_factory is not None:
+            self.start_engine()
+        if self._watch_terminal:
+            self.set_interval(TERMINAL_POLL_S, self._check_terminal)
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._terminal_gone)
+
+    @work(thread=True, exit_on_error=False, group="engine")
+    def start_engine(self) -> None:
+        """Start the engine off the UI thread; its callback only posts messages."""
+        assert self._engine_factory is not None
+        engine = self._engine_factory(self.post_results)
+        try:
+            engine.start()
+        except Exception as exc:
+            self.call_from_thread(self.notify, f"check engine failed to start: {exc}", severity="error")
+            return
+        self.engine = engine
+
+    def post_results(self, results: list[CheckResult], transitions: list[Any]) -> None:
+        """The engine's callback (on its own thread): hand the batch to the UI as a message."""
+        self.post_message(ResultsArrived(results, transitions))
+
+    def _check_terminal(self) -> None:
+        if self._had_tty and not sys.stdin.isatty():
+            self._terminal_gone()
+
+    def _terminal_gone(self) -> None:
+        self.exit(0)
+
+    # -- state -----------------------------------------------------------------------------------
+
+    def absorb(self, results: Iterable[CheckResult]) -> None:
+        """Keep the newest result per (tenant, check)."""
+        for result in results:
+            current = self.latest.get(result.key)
+            if current is None or result.timestamp >= current.timestamp:
+                self.latest[result.key] = result
+        self.results_version += 1
+
+    def tenant_results(self, tenant: str) -> dict[str, CheckResult]:
+        return {check: r for (name, check), r in self.latest.items() if name == tenant}
+
+    @on(ResultsArrived)
+    def _on_results(self, message: ResultsArrived) -> None:
+        self.absorb(message.results)
+        for change in message.transitions:
+            new, old = getattr(change, "new", None), getattr(change, "old", None)
+            if new is Status.CRIT and old is not None and old is not Status.CRIT:
+                self.notify(f"{change.tenant} {change.check}: CRIT {change.summary}", severity="error")
+                self.bell()
+
+    # -- actions available everywhere ------------------------------------------------------------
+
+    def action_help(self) -> None:
+        from opsdash.screens.help_screen import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_open_audit(self, tenant: str | None = None) -> None:
+        from opsdash.screens.audit_screen import AuditScreen
+
+        if self.backend is None:
+            self.notify("no audit log: this dashboard has no actions backend", severity="warning")
+            return
+        self.push_screen(AuditScreen(tenant))
+
+    def check_now(self, tenant: str | None) -> None:
+        if self.engine is None:
+            self.notify("no check engine is running", severity="warning")
+            return
+        try:
+            self.engine.check_now(tenant)
+        except RuntimeError as exc:
+            self.notify(f"cannot check now: {exc}", severity="warning")
+            return
+        self.notify(f"checking {tenant or 'every tenant'} now")
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Every dashboard command that applies to the current screen, then Textual's own."""
+        scopes = ["app", *getattr(screen, "SCOPES", ())]
+        for command in commands_for(scopes):
+            target = screen if command.scope != "app" else self
+            yield SystemCommand(
+                command.description,
+                f"{command.id} ({command.keys})",
+                partial(target.run_action, command.action),
+            )
+        yield from super().get_system_commands(screen)
