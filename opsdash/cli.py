@@ -15,6 +15,7 @@ from opsdash.errors import OpsdashError
 
 COMMAND_MODULES: tuple[str, ...] = (
     "opsdash.commands.config_cmd",
+    "opsdash.commands.dashboard",
     "opsdash.headless.check",
     "opsdash.headless.watch",
     "opsdash.commands.flag",
