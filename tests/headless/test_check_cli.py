@@ -26,7 +26,9 @@ def closed_dsn_base() -> str:
 
 @pytest.fixture
 def healthy(tmp_path: Path, mongo_url: str, state_dir: Path) -> Path:
-    return make_fleet(tmp_path, mongo_url, {"acme": [canary_company("acme")], "beta": [canary_company("beta")]})
+    return make_fleet(
+        tmp_path, mongo_url, {"acme": [canary_company("acme")], "beta": [canary_company("beta")]}
+    )
 
 
 @pytest.fixture
