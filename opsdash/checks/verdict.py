@@ -83,7 +83,10 @@ def problem_texts(res: ServiceResolution, only: Iterable[str] | None = None) -> 
             texts.append(reason)
             continue
         label = fres.env_var if (res.source == "env" and fres.env_var) else name
-        texts.append(f"{label} {reason}" if reason in ("missing", "is empty") else f"{label}: {reason}")
+        if reason == "missing" and fres.env_var:
+            texts.append(f"{name} missing ({fres.env_var} unset)")
+        else:
+            texts.append(f"{label} {reason}" if reason in ("missing", "is empty") else f"{label}: {reason}")
     return texts
 
 
