@@ -1,0 +1,417 @@
+"""The engine: polls every tenant's check groups on a schedule and hands each batch to the store.
+
+One APScheduler job per (tenant, group), first runs staggered across the interval. A global semaphore caps
+concurrent runs; a hard deadline ends a hung run with ``timeout_results``; a run never overlaps its own
+previous run; a failing target backs off exponentially. Every batch goes to ``store.record()`` and then to
+``on_results(results, transitions)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, Protocol
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from opsdash.checks.base import CheckResult, Status
+from opsdash.checks.context import CHECK_GROUPS, CheckContext, CheckGroup, group_deadline, group_interval
+from opsdash.config.fleet import Fleet, Tenant
+from opsdash.engine.backoff import DEFAULT_JITTER, backoff_delay, is_target_failure
+from opsdash.engine.store import ResultStore, Transition
+from opsdash.redact import scrub
+
+logger = logging.getLogger(__name__)
+
+FLEET_JOB = "fleet"
+ISOLATION_CHECK = "isolation"
+PRUNE_EVERY_S = 3600.0
+ResultsCallback = Callable[[list[CheckResult], list[Transition]], None]
+JobGroup = CheckGroup | Literal["fleet"]
+
+
+class Runner(Protocol):
+    """What the engine needs from ``opsdash.checks.runner`` (a module, or a fake in tests)."""
+
+    async def run_group(
+        self, ctx: CheckContext, tenant: Tenant, group: CheckGroup, deadline_s: float
+    ) -> list[CheckResult]: ...
+
+    async def run_fleet(self, ctx: CheckContext, deadline_s: float) -> list[CheckResult]: ...
+
+    def group_check_ids(self, fleet: Fleet, group: CheckGroup) -> tuple[str, ...]: ...
+
+    def timeout_results(
+        self, tenant: Tenant, fleet: Fleet, group: CheckGroup, deadline_s: float, started: datetime
+    ) -> list[CheckResult]: ...
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """One scheduled job as the engine sees it; ``tenant`` is None for the fleet-wide job."""
+
+    tenant: str | None
+    group: JobGroup
+    interval: float
+    delay: float
+    """Seconds between runs right now: the interval, or the backoff delay while the target fails."""
+    failures: int
+    next_run: datetime | None
+    running: bool
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def stagger_offsets(count: int, interval: float, phase: float = 0.0) -> list[float]:
+    """First-run offsets (seconds) spreading ``count`` jobs evenly over one interval.
+
+    ``phase`` (0..1) shifts the whole set by a share of one slot, so different groups of the same
+    tenant do not start together.
+    """
+    return [interval * ((i + phase) / count) for i in range(count)]
+
+
+def failed_run_results(
+    tenant: str,
+    check_ids: Sequence[str],
+    *,
+    status: Status,
+    error_class: Literal["timeout", "protocol"] | None,
+    summary: str,
+    started: datetime,
+    now: datetime,
+) -> list[CheckResult]:
+    """One result per check id for a run that produced none of its own (it crashed or timed out)."""
+    duration = max(0.0, (now - started).total_seconds())
+    return [
+        CheckResult(
+            tenant=tenant,
+            check=check,
+            status=status,
+            summary=summary,
+            error_class=error_class,
+            duration_s=duration,
+            timestamp=now,
+        )
+        for check in check_ids
+    ]
+
+
+def _default_runner() -> Runner:
+    from opsdash.checks import runner
+
+    return runner  # type: ignore[return-value]
+
+
+class Engine:
+    """Schedules and runs checks for a fleet on the running asyncio loop."""
+
+    def __init__(
+        self,
+        fleet: Fleet,
+        *,
+        store: ResultStore,
+        ctx: CheckContext | None = None,
+        on_results: ResultsCallback | None = None,
+        runner: Runner | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        jitter: bool = True,
+    ) -> None:
+        self.fleet = fleet
+        self.store = store
+        self.on_results = on_results
+        self.runner: Runner = runner if runner is not None else _default_runner()
+        self._ctx = ctx
+        self._owns_ctx = ctx is None
+        self._clock = clock
+        self._jitter = DEFAULT_JITTER if jitter else 0.0
+        self._slots = asyncio.Semaphore(fleet.poll.max_concurrency)
+        self._scheduler: AsyncIOScheduler | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._in_flight: set[tuple[str | None, JobGroup]] = set()
+        self._failures: dict[tuple[str, CheckGroup], int] = {}
+        self._delays: dict[tuple[str, CheckGroup], float] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._stopping = False
+
+    @property
+    def ctx(self) -> CheckContext:
+        """The shared drivers (one MongoDB client per cluster and credentials), created on first use."""
+        if self._ctx is None:
+            self._ctx = CheckContext.create(self.fleet)
+        return self._ctx
+
+    @property
+    def scheduler(self) -> AsyncIOScheduler | None:
+        """The APScheduler instance while running (to add listeners); None when stopped."""
+        return self._scheduler
+
+    @property
+    def running(self) -> bool:
+        return self._scheduler is not None
+
+    def in_flight(self) -> frozenset[tuple[str | None, JobGroup]]:
+        """(tenant, group) pairs running or waiting for a concurrency slot; tenant None is the fleet job."""
+        return frozenset(self._in_flight)
+
+    async def start(self) -> None:
+        """Schedule every (tenant, group) job and the fleet job on the running loop, staggered."""
+        if self._scheduler is not None:
+            return
+        self._loop = asyncio.get_running_loop()
+        self._stopping = False
+        scheduler = AsyncIOScheduler(
+            event_loop=self._loop,
+            timezone=UTC,
+            job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+        )
+        now = utc_now()
+        tenants = self.fleet.tenants
+        for group_index, group in enumerate(CHECK_GROUPS):
+            phase = group_index / len(CHECK_GROUPS)
+            for tenant, offset in zip(
+                tenants, stagger_offsets(len(tenants), 1.0, phase), strict=True
+            ):
+                interval = group_interval(tenant.poll, group)
+                scheduler.add_job(
+                    self._fire_group,
+                    IntervalTrigger(seconds=interval, start_date=now, timezone=UTC),
+                    args=(tenant, group),
+                    id=self._job_id(tenant.name, group),
+                    name=f"{group} checks of {tenant.name}",
+                    next_run_time=now + timedelta(seconds=offset * interval),
+                )
+        fleet_interval = group_interval(self.fleet.poll, "config")
+        scheduler.add_job(
+            self._fire_fleet,
+            IntervalTrigger(seconds=fleet_interval, start_date=now, timezone=UTC),
+            id=FLEET_JOB,
+            name="fleet-wide checks",
+            next_run_time=now,
+        )
+        scheduler.add_job(
+            self._prune,
+            IntervalTrigger(seconds=PRUNE_EVERY_S, start_date=now, timezone=UTC),
+            id="prune",
+            name="results store retention",
+            next_run_time=now,
+        )
+        scheduler.start()
+        self._scheduler = scheduler
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop scheduling, wait for in-flight runs (up to ``grace`` seconds, then cancel them), and close
+        the drivers this engine created. Idempotent; a stopped engine can still ``run_once``."""
+        self._stopping = True
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        tasks = [t for t in self._tasks if t is not asyncio.current_task()]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+        if self._owns_ctx and self._ctx is not None:
+            ctx, self._ctx = self._ctx, None
+            await ctx.aclose()
+        self._stopping = False
+
+    async def run_once(
+        self, tenants: Sequence[str] | None = None, groups: Sequence[CheckGroup] | None = None
+    ) -> list[CheckResult]:
+        """One pass over the chosen tenants and groups, concurrently under the cap; recorded and returned.
+
+        The fleet-wide isolation check runs with the "config" group (limited to the chosen tenants).
+        A pair already running (started by the schedule) is skipped.
+        """
+        selected = self.fleet.select(tenants)
+        chosen = tuple(groups) if groups else CHECK_GROUPS
+        runs: list[Coroutine[Any, Any, list[CheckResult]]] = [
+            self._run_group(tenant, group) for tenant in selected for group in chosen
+        ]
+        if "config" in chosen:
+            runs.append(self._run_fleet(frozenset(t.name for t in selected)))
+        batches = await asyncio.gather(*runs)
+        return [result for batch in batches for result in batch]
+
+    def check_now(self, tenant: str | None = None) -> None:
+        """Run every group of one tenant (or of all, plus the fleet check) now; safe from any thread."""
+        loop = self._loop
+        if loop is None or loop.is_closed() or self._scheduler is None:
+            raise RuntimeError("the engine is not running")
+        if tenant is not None:
+            self.fleet.tenant(tenant)
+        loop.call_soon_threadsafe(self._check_now_on_loop, tenant)
+
+    def jobs(self) -> list[JobInfo]:
+        """Every (tenant, group) job and the fleet job, with its pace and next run."""
+        scheduler = self._scheduler
+        next_runs: dict[str, datetime | None] = {}
+        if scheduler is not None:
+            next_runs = {job.id: job.next_run_time for job in scheduler.get_jobs()}
+        infos = []
+        for tenant in self.fleet.tenants:
+            for group in CHECK_GROUPS:
+                key = (tenant.name, group)
+                interval = group_interval(tenant.poll, group)
+                infos.append(
+                    JobInfo(
+                        tenant=tenant.name,
+                        group=group,
+                        interval=interval,
+                        delay=self._delays.get(key, interval),
+                        failures=self._failures.get(key, 0),
+                        next_run=next_runs.get(self._job_id(tenant.name, group)),
+                        running=key in self._in_flight,
+                    )
+                )
+        fleet_interval = group_interval(self.fleet.poll, "config")
+        infos.append(
+            JobInfo(None, FLEET_JOB, fleet_interval, fleet_interval, 0, next_runs.get(FLEET_JOB),
+                    (None, FLEET_JOB) in self._in_flight)
+        )
+        return infos
+
+    def job(self, tenant: str, group: CheckGroup) -> JobInfo:
+        return next(j for j in self.jobs() if j.tenant == tenant and j.group == group)
+
+    @staticmethod
+    def _job_id(tenant: str, group: CheckGroup) -> str:
+        return f"{group}:{tenant}"
+
+    def _spawn(self, run: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(run)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _fire_group(self, tenant: Tenant, group: CheckGroup) -> None:
+        # Shielded: APScheduler cancels its own job futures on shutdown; stop() decides about ours.
+        await asyncio.shield(self._spawn(self._run_group(tenant, group)))
+
+    async def _fire_fleet(self) -> None:
+        await asyncio.shield(self._spawn(self._run_fleet(None)))
+
+    def _check_now_on_loop(self, tenant: str | None) -> None:
+        if self._stopping or self._scheduler is None:
+            return
+        for chosen in self.fleet.select([tenant] if tenant else None):
+            for group in CHECK_GROUPS:
+                self._spawn(self._run_group(chosen, group))
+        if tenant is None:
+            self._spawn(self._run_fleet(None))
+
+    async def _run_group(self, tenant: Tenant, group: CheckGroup) -> list[CheckResult]:
+        key = (tenant.name, group)
+        if key in self._in_flight:
+            return []
+        self._in_flight.add(key)
+        try:
+            async with self._slots:
+                deadline = group_deadline(tenant.poll, group)
+                started = self._clock()
+                try:
+                    results = await asyncio.wait_for(
+                        self.runner.run_group(self.ctx, tenant, group, deadline), deadline
+                    )
+                except TimeoutError:
+                    results = self.runner.timeout_results(tenant, self.fleet, group, deadline, started)
+                except Exception as exc:
+                    logger.exception("check group %s of tenant %s crashed", group, tenant.name)
+                    results = failed_run_results(
+                        tenant.name,
+                        self.runner.group_check_ids(self.fleet, group),
+                        status=Status.UNKNOWN,
+                        error_class=None,
+                        summary=scrub(f"opsdash could not run this check: {type(exc).__name__}: {exc}",
+                                      [p for p in [tenant.mongo.password] if p])[:300],
+                        started=started,
+                        now=self._clock(),
+                    )
+        finally:
+            self._in_flight.discard(key)
+        self._pace(tenant, group, results)
+        self._publish(results)
+        return results
+
+    async def _run_fleet(self, only: frozenset[str] | None) -> list[CheckResult]:
+        key = (None, FLEET_JOB)
+        if key in self._in_flight:
+            return []
+        self._in_flight.add(key)
+        try:
+            async with self._slots:
+                deadline = group_deadline(self.fleet.poll, "config")
+                started = self._clock()
+                try:
+                    results = await asyncio.wait_for(self.runner.run_fleet(self.ctx, deadline), deadline)
+                except TimeoutError:
+                    results = self._fleet_failure(
+                        Status.UNKNOWN, "timeout", f"isolation check did not finish within {deadline:g}s",
+                        started,
+                    )
+                except Exception as exc:
+                    logger.exception("fleet check crashed")
+                    results = self._fleet_failure(
+                        Status.UNKNOWN, None, f"opsdash could not run this check: {type(exc).__name__}",
+                        started,
+                    )
+        finally:
+            self._in_flight.discard(key)
+        if only is not None:
+            results = [r for r in results if r.tenant in only]
+        self._publish(results)
+        return results
+
+    def _fleet_failure(
+        self, status: Status, error_class: Literal["timeout"] | None, summary: str, started: datetime
+    ) -> list[CheckResult]:
+        now = self._clock()
+        return [
+            result
+            for tenant in self.fleet.tenants
+            for result in failed_run_results(
+                tenant.name, (ISOLATION_CHECK,), status=status, error_class=error_class,
+                summary=summary, started=started, now=now,
+            )
+        ]
+
+    def _pace(self, tenant: Tenant, group: CheckGroup, results: list[CheckResult]) -> None:
+        """Count consecutive target failures and move the job's next run to match the backoff."""
+        key = (tenant.name, group)
+        interval = group_interval(tenant.poll, group)
+        previous = self._failures.get(key, 0)
+        failures = previous + 1 if is_target_failure(results) else 0
+        delay = backoff_delay(failures, interval, tenant.poll.backoff_max, jitter=self._jitter)
+        self._failures[key] = failures
+        self._delays[key] = delay
+        scheduler = self._scheduler
+        if scheduler is None or self._stopping or (failures == 0 and previous == 0):
+            return
+        job = scheduler.get_job(self._job_id(tenant.name, group))
+        if job is not None:
+            job.modify(next_run_time=utc_now() + timedelta(seconds=delay))
+
+    def _publish(self, results: list[CheckResult]) -> None:
+        if not results:
+            return
+        transitions = self.store.record(results)
+        if self.on_results is None:
+            return
+        try:
+            self.on_results(results, transitions)
+        except Exception:
+            logger.exception("on_results callback failed")
+
+    async def _prune(self) -> None:
+        removed = self.store.prune()
+        if removed:
+            logger.info("pruned %d old rows from the results store", removed)

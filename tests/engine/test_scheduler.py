@@ -1,0 +1,477 @@
+"""The engine with a fake runner: pace, stagger, no overlap, concurrency cap, deadlines, backoff, restart."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobEvent
+
+from opsdash.checks.base import CheckResult, Status
+from opsdash.checks.context import CheckGroup, group_deadline
+from opsdash.config.fleet import Fleet, Tenant
+from opsdash.engine.scheduler import Engine, JobInfo, stagger_offsets
+from opsdash.engine.store import ResultStore, Transition
+from tests.engine.fakes import CHECK_IDS, FakeRunner, Outcome, make_fleet
+
+LONG = {"db_interval": 600, "config_interval": 600, "integration_interval": 600}
+
+
+class Collector:
+    """An on_results callback that remembers every batch and wakes the runner's waiters."""
+
+    def __init__(self, runner: FakeRunner) -> None:
+        self.runner = runner
+        self.batches: list[tuple[list[CheckResult], list[Transition]]] = []
+        self.hook: Callable[[list[CheckResult]], None] | None = None
+
+    def __call__(self, results: list[CheckResult], transitions: list[Transition]) -> None:
+        self.batches.append((results, transitions))
+        if self.hook is not None:
+            self.hook(results)
+        self.runner.poke()
+
+    def results(self, tenant: str | None = None, check: str | None = None) -> list[CheckResult]:
+        return [
+            r for batch, _ in self.batches for r in batch
+            if (tenant is None or r.tenant == tenant) and (check is None or r.check == check)
+        ]
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[ResultStore]:
+    with ResultStore(tmp_path / "state" / "opsdash.sqlite3") as opened:
+        yield opened
+
+
+def engine_for(
+    fleet: Fleet, store: ResultStore, runner: FakeRunner, **kwargs: object
+) -> tuple[Engine, Collector]:
+    collector = Collector(runner)
+    return Engine(fleet, store=store, runner=runner, on_results=collector, **kwargs), collector  # type: ignore[arg-type]
+
+
+def test_stagger_spreads_first_runs_evenly_over_the_interval() -> None:
+    assert stagger_offsets(4, 20.0) == [0.0, 5.0, 10.0, 15.0]
+    assert stagger_offsets(2, 10.0, phase=0.5) == [2.5, 7.5]
+    assert stagger_offsets(0, 10.0) == []
+
+
+async def test_first_runs_are_staggered_across_each_interval(tmp_path: Path, store: ResultStore) -> None:
+    names = ["a", "b", "c", "d"]
+    fleet = make_fleet(tmp_path, names, poll=LONG)
+    engine, _ = engine_for(fleet, store, FakeRunner())
+    before = datetime.now(UTC)
+    await engine.start()
+    try:
+        for group in ("db", "config", "integrations"):
+            firsts = [engine.job(name, group).next_run for name in names]
+            assert all(f is not None and before <= f < before + timedelta(seconds=601) for f in firsts)
+            gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(firsts)]  # type: ignore[operator]
+            assert all(gap == pytest.approx(150, abs=1) for gap in gaps), (group, gaps)
+        db_first = engine.job("a", "db").next_run
+        config_first = engine.job("a", "config").next_run
+        assert db_first != config_first
+    finally:
+        await engine.stop()
+
+
+async def test_every_group_runs_and_each_batch_reaches_store_then_callback(
+    tmp_path: Path, store: ResultStore
+) -> None:
+    fleet = make_fleet(
+        tmp_path, ["a", "b"],
+        poll={"db_interval": 0.2, "config_interval": 0.3, "integration_interval": 0.4},
+    )
+    runner = FakeRunner()
+    engine, collector = engine_for(fleet, store, runner)
+    seen_in_store_at_callback: list[bool] = []
+    collector.hook = lambda results: seen_in_store_at_callback.append(
+        all(store.latest_one(r.tenant, r.check) == r for r in results)
+    )
+    await engine.start()
+    try:
+        await runner.wait_until(
+            lambda: all(runner.finished(t, g) >= 2 for t in "ab" for g in CHECK_IDS)
+            and len(collector.results(check="isolation")) >= 2
+        )
+    finally:
+        await engine.stop()
+    assert all(seen_in_store_at_callback)
+    latest = {(r.tenant, r.check) for r in store.latest()}
+    expected = {(t, c) for t in "ab" for ids in CHECK_IDS.values() for c in ids} | {
+        ("a", "isolation"), ("b", "isolation")
+    }
+    assert latest == expected
+    first_transitions = [t for _, ts in collector.batches for t in ts]
+    assert {(t.tenant, t.check) for t in first_transitions} == expected
+    assert all(t.old is None and t.new is Status.OK for t in first_transitions)
+
+
+async def test_check_now_never_overlaps_a_run_in_progress(tmp_path: Path, store: ResultStore) -> None:
+    fleet = make_fleet(
+        tmp_path, ["slow", "quick"],
+        poll={"db_interval": 0.1, "db_timeout": 30, "config_interval": 600, "integration_interval": 600},
+        tenant_poll={"slow": {"db_interval": 10}},
+    )
+    release = asyncio.Event()
+
+    async def behaviour(tenant: Tenant, group: CheckGroup) -> Outcome:
+        if tenant.name == "slow":
+            await release.wait()
+        return Status.OK, None
+
+    runner = FakeRunner(behaviour)
+    engine, collector = engine_for(fleet, store, runner)
+    await engine.start()
+    try:
+        await runner.wait_until(lambda: bool(runner.starts("slow", "db")))
+        for _ in range(3):
+            engine.check_now("slow")
+        ticks = runner.finished("quick", "db")
+        await runner.wait_until(lambda: runner.finished("quick", "db") >= ticks + 3)
+        assert len(runner.starts("slow", "db")) == 1
+        assert engine.job("slow", "db").running
+        release.set()
+        await runner.wait_until(lambda: len(collector.results("slow", "db")) == 1)
+        engine.check_now("slow")
+        await runner.wait_until(lambda: len(collector.results("slow", "db")) == 2)
+    finally:
+        await engine.stop()
+    assert max(runner.max_running_per_key.values()) == 1
+
+
+async def test_a_scheduled_job_waiting_for_a_slot_is_skipped_not_stacked(
+    tmp_path: Path, store: ResultStore
+) -> None:
+    fleet = make_fleet(
+        tmp_path, ["hog", "queued"],
+        poll={"max_concurrency": 1, "db_interval": 0.1, "db_timeout": 30, "config_interval": 600,
+              "integration_interval": 600},
+        tenant_poll={"hog": {"db_interval": 10}},
+    )
+    release = asyncio.Event()
+
+    async def behaviour(tenant: Tenant, group: CheckGroup) -> Outcome:
+        if tenant.name == "hog":
+            await release.wait()
+        return Status.OK, None
+
+    runner = FakeRunner(behaviour)
+    engine, _ = engine_for(fleet, store, runner)
+    skipped = 0
+
+    def on_skip(event: JobEvent) -> None:
+        nonlocal skipped
+        if event.job_id == "db:queued":
+            skipped += 1
+            runner.poke()
+
+    await engine.start()
+    assert engine.scheduler is not None
+    engine.scheduler.add_listener(on_skip, EVENT_JOB_MAX_INSTANCES)
+    try:
+        await runner.wait_until(lambda: skipped >= 3 and bool(runner.starts("hog", "db")))
+        assert runner.starts("queued", "db") == []
+        assert engine.job("queued", "db").running
+        release.set()
+        await runner.wait_until(lambda: runner.finished("queued", "db") >= 3)
+    finally:
+        await engine.stop()
+    assert max(runner.max_running_per_key.values()) == 1
+    assert runner.max_running == 1
+
+
+async def test_the_concurrency_cap_holds_in_run_once(tmp_path: Path, store: ResultStore) -> None:
+    names = [f"t{i}" for i in range(6)]
+    fleet = make_fleet(tmp_path, names, poll={**LONG, "max_concurrency": 2, "db_timeout": 30})
+    gates = {name: asyncio.Event() for name in names}
+
+    async def behaviour(tenant: Tenant, group: CheckGroup) -> Outcome:
+        await gates[tenant.name].wait()
+        return Status.OK, None
+
+    runner = FakeRunner(behaviour)
+    engine, _ = engine_for(fleet, store, runner)
+    one_pass = asyncio.create_task(engine.run_once(groups=["db"]))
+    for released in range(len(names)):
+        await runner.wait_until(lambda n=released: len(runner.runs) >= min(n + 2, len(names)))
+        assert runner.running == min(2, len(names) - released)
+        oldest = next(r for r in runner.runs if r.ended is None)
+        gates[oldest.tenant].set()
+        await runner.wait_until(lambda run=oldest: run.ended is not None)
+    results = await asyncio.wait_for(one_pass, 10)
+    await engine.stop()
+    assert runner.max_running == 2
+    assert sorted(r.tenant for r in results) == names
+    assert engine.in_flight() == frozenset()
+
+
+async def test_the_concurrency_cap_holds_when_everything_is_checked_at_once(
+    tmp_path: Path, store: ResultStore
+) -> None:
+    names = [f"t{i}" for i in range(5)]
+    slow = {"db_interval": 10, "config_interval": 10, "integration_interval": 10}
+    fleet = make_fleet(tmp_path, names, poll={**slow, "max_concurrency": 2, "db_timeout": 30})
+    release = asyncio.Event()
+
+    async def behaviour(tenant: Tenant, group: CheckGroup) -> Outcome:
+        await release.wait()
+        return Status.OK, None
+
+    runner = FakeRunner(behaviour)
+    engine, _ = engine_for(fleet, store, runner)
+    await engine.start()
+    try:
+        engine.check_now()
+        await runner.wait_until(lambda: len(engine.in_flight()) == 5 * 3 + 1 and runner.running == 2)
+        assert runner.running == 2
+        release.set()
+        await runner.wait_until(lambda: all(runner.finished(n, g) >= 1 for n in names for g in CHECK_IDS))
+    finally:
+        await engine.stop()
+    assert runner.max_running == 2
+
+
+async def test_a_hung_group_ends_crit_timeout_at_its_deadline_while_others_keep_their_pace(
+    tmp_path: Path, store: ResultStore
+) -> None:
+    fleet = make_fleet(
+        tmp_path, ["hung", "b", "c"],
+        poll={"db_interval": 0.3, "db_timeout": 30, "config_interval": 600, "integration_interval": 600},
+        tenant_poll={"hung": {"db_interval": 2.5}},
+    )
+    never = asyncio.Event()
+
+    async def behaviour(tenant: Tenant, group: CheckGroup) -> Outcome:
+        if tenant.name == "hung":
+            await never.wait()
+        return Status.OK, None
+
+    runner = FakeRunner(behaviour)
+    engine, collector = engine_for(fleet, store, runner, jitter=False)
+    deadline = group_deadline(fleet.tenant("hung").poll, "db")
+    assert deadline == 2.0
+    await engine.start()
+    try:
+        await runner.wait_until(lambda: bool(collector.results("hung", "db")), timeout=15)
+    finally:
+        await engine.stop()
+    (hung,) = collector.results("hung", "db")
+    assert (hung.status, hung.error_class) == (Status.CRIT, "timeout")
+    assert hung.duration_s <= deadline * 1.2
+    assert store.latest_one("hung", "db") == hung
+    (hung_run,) = [r for r in runner.runs if r.tenant == "hung"]
+    assert hung_run.ended is not None
+    assert hung_run.ended - hung_run.started <= deadline * 1.2
+    for other in ("b", "c"):
+        during = [s for s in runner.starts(other, "db") if hung_run.started <= s <= hung_run.ended]
+        assert len(during) >= 3, (other, during)
+        gaps = [b - a for a, b in itertools.pairwise(during)]
+        assert max(gaps) < 1.0, gaps
+
+
+async def test_backoff_grows_caps_and_resets_when_the_target_answers(
+    tmp_path: Path, store: ResultStore
+) -> None:
+    fleet = make_fleet(
+        tmp_path, ["down"],
+        poll={"db_interval": 0.1, "backoff_max": 0.4, "config_interval": 600, "integration_interval": 600},
+    )
+    answering = False
+
+    async def behaviour(tenant: Tenant, group: CheckGroup) -> Outcome:
+        return (Status.OK, None) if answering else (Status.CRIT, "connect")
+
+    runner = FakeRunner(behaviour)
+    engine, collector = engine_for(fleet, store, runner, jitter=False)
+    paces: list[tuple[JobInfo, datetime]] = []
+
+    def remember_pace(results: list[CheckResult]) -> None:
+        if results[0].check == "db":
+            paces.append((engine.job("down", "db"), datetime.now(UTC)))
+
+    collector.hook = remember_pace
+    await engine.start()
+    try:
+        await runner.wait_until(lambda: runner.finished("down", "db") >= 5)
+        answering = True
+        await runner.wait_until(lambda: runner.finished("down", "db") >= 7)
+    finally:
+        await engine.stop()
+    db_paces = [job for job, _ in paces]
+    assert [(j.failures, j.delay) for j in db_paces[:5]] == [
+        (1, 0.2), (2, 0.4), (3, 0.4), (4, 0.4), (5, 0.4)
+    ]
+    assert (db_paces[5].failures, db_paces[5].delay) == (0, 0.1)
+    for job, at in paces[:5]:
+        assert job.next_run is not None
+        assert (job.next_run - at).total_seconds() == pytest.approx(job.delay, abs=0.05)
+    starts = runner.starts("down", "db")
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert [gap >= want * 0.95 for gap, want in zip(gaps, [0.2, 0.4, 0.4, 0.4], strict=False)] == [True] * 4
+
+
+async def test_a_crit_condition_is_not_backed_off(tmp_path: Path, store: ResultStore) -> None:
+    fleet = make_fleet(tmp_path, ["empty"], poll={"db_interval": 0.1, **{
+        "config_interval": 600, "integration_interval": 600}})
+
+    async def behaviour(tenant: Tenant, group: CheckGroup) -> Outcome:
+        return Status.CRIT, "condition"
+
+    runner = FakeRunner(behaviour)
+    engine, _ = engine_for(fleet, store, runner, jitter=False)
+    await engine.start()
+    try:
+        await runner.wait_until(lambda: runner.finished("empty", "db") >= 3)
+        job = engine.job("empty", "db")
+    finally:
+        await engine.stop()
+    assert (job.failures, job.delay) == (0, 0.1)
+
+
+async def test_check_now_runs_one_tenant_or_everyone(tmp_path: Path, store: ResultStore) -> None:
+    fleet = make_fleet(tmp_path, ["a", "b", "c"], poll=LONG)
+    runner = FakeRunner()
+    engine, _ = engine_for(fleet, store, runner)
+    with pytest.raises(RuntimeError, match="not running"):
+        engine.check_now()
+    await engine.start()
+    try:
+        await runner.wait_until(lambda: runner.finished("a", "db") >= 1)  # the first staggered slot
+        engine.check_now("c")
+        await runner.wait_until(lambda: all(runner.finished("c", g) >= 1 for g in CHECK_IDS))
+        assert all(runner.finished("b", g) == 0 for g in CHECK_IDS)
+        fleet_runs = runner.fleet_runs
+        engine.check_now()
+        await runner.wait_until(
+            lambda: all(runner.finished(t, g) >= 1 for t in "abc" for g in CHECK_IDS)
+            and runner.fleet_runs > fleet_runs
+        )
+        with pytest.raises(Exception, match="no tenant named 'zed'"):
+            engine.check_now("zed")
+    finally:
+        await engine.stop()
+        await engine.stop()
+
+
+async def test_run_once_runs_the_chosen_tenants_and_groups_and_records_them(
+    tmp_path: Path, store: ResultStore
+) -> None:
+    fleet = make_fleet(tmp_path, ["a", "b", "c"], poll=LONG)
+    runner = FakeRunner()
+    engine, collector = engine_for(fleet, store, runner)
+    results = await engine.run_once(["a", "c"], ["db", "config"])
+    await engine.stop()
+    assert sorted((r.tenant, r.check) for r in results) == sorted(
+        (t, c) for t in "ac" for c in ("db", "config:whatsapp", "config:email", "isolation")
+    )
+    assert sorted(r.key for r in store.latest()) == sorted(r.key for r in results)
+    assert sorted(r.key for r in collector.results()) == sorted(r.key for r in results)
+    only_db = await engine.run_once(groups=["db"])
+    assert sorted(r.key for r in only_db) == [("a", "db"), ("b", "db"), ("c", "db")]
+
+
+async def test_a_crashing_runner_gives_unknown_results_without_secrets(
+    tmp_path: Path, store: ResultStore
+) -> None:
+    fleet = make_fleet(tmp_path, ["a"], poll=LONG,
+                       urls={"a": "mongodb://ops:canary-pw-123@127.0.0.1:9/a"})
+
+    async def behaviour(tenant: Tenant, group: CheckGroup) -> Outcome:
+        raise ValueError(f"cannot reach {tenant.mongo.url} (password canary-pw-123)")
+
+    runner = FakeRunner(behaviour)
+    engine, _ = engine_for(fleet, store, runner)
+    results = await engine.run_once(groups=["db", "integrations"])
+    await engine.stop()
+    assert {(r.check, r.status) for r in results} == {("db", Status.UNKNOWN), ("whatsapp", Status.UNKNOWN)}
+    assert all("ValueError" in r.summary and "canary-pw-123" not in r.summary for r in results)
+
+
+async def test_a_failing_callback_does_not_stop_the_engine(tmp_path: Path, store: ResultStore) -> None:
+    fleet = make_fleet(tmp_path, ["a"], poll={"db_interval": 0.1, "config_interval": 600,
+                                                "integration_interval": 600})
+    runner = FakeRunner()
+    calls = 0
+
+    def explode(results: list[CheckResult], transitions: list[Transition]) -> None:
+        nonlocal calls
+        calls += 1
+        runner.poke()
+        raise RuntimeError("callback bug")
+
+    engine = Engine(fleet, store=store, runner=runner, on_results=explode)  # type: ignore[arg-type]
+    await engine.start()
+    try:
+        await runner.wait_until(lambda: calls >= 4)
+    finally:
+        await engine.stop()
+    assert len(store.history("a", "db")) >= 3
+
+
+async def test_history_latest_and_transitions_survive_an_engine_restart(tmp_path: Path) -> None:
+    fleet = make_fleet(tmp_path, ["a"], poll={"db_interval": 0.1, "config_interval": 600,
+                                                "integration_interval": 600})
+    path = tmp_path / "state" / "opsdash.sqlite3"
+    status = Status.OK
+
+    async def behaviour(tenant: Tenant, group: CheckGroup) -> Outcome:
+        return status, None
+
+    runner = FakeRunner(behaviour)
+    store = ResultStore(path)
+    engine, _ = engine_for(fleet, store, runner)
+    await engine.start()
+    await runner.wait_until(lambda: runner.finished("a", "db") >= 3)
+    await engine.stop()
+    before = (store.latest(), store.history("a", "db"), store.transitions())
+    store.close()
+
+    status = Status.WARN
+    reopened = ResultStore(path)
+    assert (reopened.latest(), reopened.history("a", "db"), reopened.transitions()) == before
+    runner2 = FakeRunner(behaviour)
+    engine2, collector2 = engine_for(fleet, reopened, runner2)
+    await engine2.start()
+    try:
+        await runner2.wait_until(lambda: runner2.finished("a", "db") >= 2)
+    finally:
+        await engine2.stop()
+    changes = [t for _, ts in collector2.batches for t in ts if t.check == "db"]
+    assert [(t.old, t.new) for t in changes] == [(Status.OK, Status.WARN)]
+    history = reopened.history("a", "db")
+    assert history[: len(before[1])] == before[1]
+    assert [t.new for t in reopened.transitions("a") if t.check == "db"] == [Status.OK, Status.WARN]
+    reopened.close()
+
+
+async def test_stop_waits_for_in_flight_runs_and_grace_cancels_stragglers(
+    tmp_path: Path, store: ResultStore
+) -> None:
+    fleet = make_fleet(tmp_path, ["a", "b"], poll={**LONG, "db_timeout": 30})
+    release = asyncio.Event()
+
+    async def behaviour(tenant: Tenant, group: CheckGroup) -> Outcome:
+        if tenant.name == "a":
+            release.set()
+            return Status.OK, None
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    runner = FakeRunner(behaviour)
+    engine, _ = engine_for(fleet, store, runner)
+    await engine.start()
+    engine.check_now()
+    await runner.wait_until(lambda: runner.finished("a", "db") >= 1 and len(runner.starts("b", "db")) >= 1)
+    started = time.monotonic()
+    await engine.stop(grace=0.2)
+    assert time.monotonic() - started < 5
+    assert engine.in_flight() == frozenset()
+    assert store.latest_one("b", "db") is None
+    assert not engine.running
