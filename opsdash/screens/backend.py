@@ -80,14 +80,14 @@ class FleetBackend:
         return viewer_refusal(self.operator)
 
     def preflight_flip(self, tenant: str, service: str, target: str) -> Any:
-        from opsdash import actions
+        from opsdash.actions.preflight import preflight_flip
 
-        return actions.preflight_flip(self.fleet, tenant, service, target, self.store)
+        return preflight_flip(self.fleet, tenant, service, target, self.store)  # type: ignore[arg-type]
 
     def flip(self, tenant: str, service: str, target: str, *, reason: str, force: bool) -> Any:
-        from opsdash import actions
+        from opsdash.actions.flip import flip
 
-        return actions.flip(
+        return flip(
             self.fleet,
             tenant,
             service,
@@ -99,25 +99,25 @@ class FleetBackend:
         )
 
     def read_company(self, tenant: str) -> dict[str, Any]:
-        from opsdash import actions
+        from opsdash.actions.edit import read_company_for_edit
 
-        return actions.read_company_for_edit(self.fleet, tenant)
+        return read_company_for_edit(self.fleet, tenant)
 
     def edit(
         self, tenant: str, changes: Mapping[str, str], *, reason: str, expected: Mapping[str, Any]
     ) -> Any:
-        from opsdash import actions
+        from opsdash.actions.edit import edit
 
-        return actions.edit(
+        return edit(
             self.fleet, tenant, changes, reason=reason, operator=self.operator, expected=expected
         )
 
     def list_audit(self, tenant: str | None = None) -> Sequence[Any]:
-        from opsdash import actions
+        from opsdash.actions.audit import list_audit
 
-        return actions.list_audit(self.fleet, tenant)
+        return list_audit(self.fleet, tenant)
 
     def undo(self, audit_id: str) -> Any:
-        from opsdash import actions
+        from opsdash.actions.undo import undo
 
-        return actions.undo(self.fleet, audit_id, operator=self.operator)
+        return undo(self.fleet, audit_id, operator=self.operator)

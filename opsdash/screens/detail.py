@@ -39,9 +39,9 @@ TAB_TITLES = {
 def render_service(view: ServiceView, read_only: bool) -> RenderableType:
     """The body of one service tab."""
     head = Text()
-    head.append(f"{view.flag_text} → source {view.source.upper()}")
+    head.append(f"{view.flag_text} → reads {view.source.upper()}")
     if view.flippable:
-        hint = "read-only" if read_only else f"f: flip to {str(view.target).upper()}"
+        hint = "read-only" if read_only else f"f: flip flag to {str(view.target).upper()}"
         head.append(f"   [{hint}]", style="dim")
     lines: list[RenderableType] = [
         head,

@@ -117,7 +117,7 @@ def _history(history: Sequence[CheckResult], uptime: float | None) -> str:
         return uptime_text(uptime)
     line = sparkline([r.duration_s * 1000 for r in history])
     failures = sum(1 for r in history if r.status is not Status.OK)
-    failed = f" {failures} failed of {len(history)}" if failures else ""
+    failed = f" {failures} not OK of {len(history)}" if failures else ""
     return f"{line} {uptime_text(uptime)}{failed}"
 
 

@@ -60,11 +60,9 @@ class FlipModal(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal"):
             yield Static(
-                f"Flip {self.view.title} for {self.tenant}: "
-                f"{self.view.source.upper()} → {self.target.upper()}",
-                classes="modal-title",
+                f"Flip {self.view.title} for {self.tenant} to {self.target.upper()}", classes="modal-title"
             )
-            yield Static(self.view.flag_text, id="flag-now")
+            yield Static(f"now: {self.view.flag_text}, reads {self.view.source.upper()}", id="flag-now")
             yield Static("Preflight: running…", id="preflight")
             yield Static("", id="refusal", classes="refusal")
             yield Input(
