@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import signal
 import ssl
 import sys
@@ -62,7 +63,26 @@ def _http_client(fleet: Fleet, policy: AlertPolicy) -> httpx.AsyncClient:
     return httpx.AsyncClient(verify=context, follow_redirects=False, timeout=policy.delivery_timeout)
 
 
+class _DropShutdownCancellation(logging.Filter):
+    """APScheduler logs the cancellation of its job wrappers at shutdown as a failed job; it is not one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, asyncio.CancelledError)
+
+
+def setup_logging() -> None:
+    """Warnings and errors of the engine and its libraries go to stderr, one prefix, no shutdown noise."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("opsdash watch: %(name)s: %(message)s"))
+    handler.addFilter(_DropShutdownCancellation())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+
+
 def run(args: argparse.Namespace) -> int:
+    setup_logging()
     fleet = load_fleet(find_config(args.config))
     policy = parse_policy(fleet.alerts, fleet.path)
     validate_url("--alertmanager", args.alertmanager)
