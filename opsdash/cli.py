@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "opsdash.commands.edit",
     "opsdash.commands.audit",
     "opsdash.commands.undo",
+    "opsdash.commands.demo",
 )
 """Modules that add subcommands. Each defines ``register(subparsers) -> None`` and sets
 ``func=run`` (``run(args) -> int``) on the parsers it adds."""

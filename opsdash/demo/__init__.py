@@ -1,0 +1,1 @@
+"""``opsdash demo``: a realistic fleet on loopback, one tenant for each kind of trouble opsdash detects."""
