@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pymongo
+from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
 from opsdash.checks.base import CheckResult, ErrorClass, Status
@@ -113,6 +114,15 @@ def decide(probe: DbProbe) -> Verdict:
     return Verdict(Status.OK, f"ok: {tail}", None, details)
 
 
+def _last_server_error(client: AsyncMongoClient[dict[str, Any]]) -> BaseException | None:
+    """Why the driver could not select a server yet (refused, DNS...), when our own deadline fired first."""
+    try:
+        descriptions = client.topology_description.server_descriptions().values()
+    except Exception:
+        return None
+    return next((d.error for d in descriptions if d.error is not None), None)
+
+
 async def _probe(ctx: CheckContext, tenant: Tenant, deadline: Deadline, secrets: Iterable[str]) -> DbProbe:
     target = tenant.mongo
     base = DbProbe(target=target.display, database=target.database)
@@ -129,7 +139,16 @@ async def _probe(ctx: CheckContext, tenant: Tenant, deadline: Deadline, secrets:
                 stats = await db.command("dbStats")
     except (PyMongoError, TimeoutError) as exc:
         if isinstance(exc, TimeoutError):
-            return DbProbe(base.target, base.database, error="timed out", error_class="timeout")
+            last = _last_server_error(client)
+            if last is None:
+                return DbProbe(base.target, base.database, error="timed out", error_class="timeout")
+            reason = describe_mongo_error(last, secrets)
+            return DbProbe(
+                base.target,
+                base.database,
+                error=f"timed out; last error: {reason}",
+                error_class=classify_mongo_error(last),
+            )
         return DbProbe(
             base.target,
             base.database,

@@ -53,6 +53,9 @@ LIVE_PROBES: tuple[LiveProbe, ...] = (
 )
 COMPANY_READ_SHARE = 0.4
 """Share of an integrations deadline the Company read may use; the probes get the rest."""
+WORK_SHARE = 0.9
+"""Share of a group's deadline handed to drivers: the rest covers bookkeeping, so that results are back
+before the scheduler's own hard deadline would discard them."""
 
 
 def _flagged(spec: ServiceSpec | None) -> bool:
@@ -138,7 +141,7 @@ async def load_tenant(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> Te
     if env_error is not None:
         return TenantState(env, CompanyRead(error="not read"), None, secrets, env_error)
     try:
-        async with asyncio.timeout(timeout_s + min(0.1 * timeout_s, 0.5)):
+        async with asyncio.timeout(timeout_s + min(0.05 * timeout_s, 0.5)):
             read = await read_company(ctx.clients, tenant, timeout_s, secrets)
     except TimeoutError:
         read = CompanyRead(error="timed out")
@@ -169,14 +172,19 @@ async def _guarded(tenant: str, check: str, coro: Awaitable[CheckResult], secret
 def _config_results(
     ctx: CheckContext, tenant: Tenant, state: TenantState, started: datetime
 ) -> list[CheckResult]:
-    assert state.resolution is not None
-    out = []
-    for name, spec in ctx.fleet.catalog.items():
-        current = state.resolution.services[name]
-        out.append(config.result(tenant.name, current, state.resolution.findings, started))
-        if _flagged(spec):
-            out.append(fallback.result(tenant.name, spec, state.env, state.read, current, started))
-    return out
+    resolution = state.resolution
+    assert resolution is not None
+    catalog = ctx.fleet.catalog
+    configs = [
+        config.result(tenant.name, resolution.services[name], resolution.findings, started)
+        for name in catalog
+    ]
+    fallbacks = [
+        fallback.result(tenant.name, spec, state.env, state.read, resolution.services[name], started)
+        for name, spec in catalog.items()
+        if _flagged(spec)
+    ]
+    return configs + fallbacks
 
 
 async def _integration_results(
@@ -222,15 +230,14 @@ async def run_group(
 ) -> list[CheckResult]:
     """Run one check group for one tenant within ``deadline_s``; every result scrubbed of its secrets."""
     started = datetime.now(UTC)
-    deadline = Deadline(deadline_s)
+    deadline = Deadline(deadline_s * WORK_SHARE)
     if group == "db":
         env, _ = await _read_env(tenant)
         secrets = tenant_secrets(tenant, env, ctx.fleet.catalog)
-        results = [
-            await _guarded(tenant.name, db.CHECK_ID, db.run(ctx, tenant, deadline_s, secrets), secrets)
-        ]
+        probe = db.run(ctx, tenant, deadline.remaining(), secrets)
+        results = [await _guarded(tenant.name, db.CHECK_ID, probe, secrets)]
     else:
-        budget = deadline_s if group == "config" else deadline_s * COMPANY_READ_SHARE
+        budget = deadline.seconds if group == "config" else deadline.seconds * COMPANY_READ_SHARE
         state = await load_tenant(ctx, tenant, min(budget, ctx.fleet.poll.db_timeout, deadline.remaining()))
         secrets = state.secrets
         if state.resolution is None:
@@ -264,7 +271,7 @@ async def _profile(
 async def run_fleet(ctx: CheckContext, deadline_s: float) -> list[CheckResult]:
     """The fleet-wide isolation check: one result per tenant, comparing effective configs."""
     started = datetime.now(UTC)
-    deadline = Deadline(deadline_s)
+    deadline = Deadline(deadline_s * WORK_SHARE)
     tenants = list(ctx.fleet.tenants)
     loaded = await asyncio.gather(*(_profile(ctx, t, deadline) for t in tenants))
     notes = {p.tenant: note for p, note, _ in loaded if note}

@@ -77,10 +77,11 @@ async def test_providers_path_is_configurable(make_fleet: FleetFactory, make_ctx
 async def test_closed_port_and_hang(make_fleet: FleetFactory, make_ctx: Any) -> None:
     refused = await probe(make_fleet, make_ctx, f"http://127.0.0.1:{closed_port()}")
     assert (refused.status, refused.error_class) == (Status.CRIT, "connect"), refused.summary
+    ctx = make_ctx(make_fleet())
     with HangingListener() as listener:
         host, port = listener.address
         started = time.monotonic()
-        hung = await probe(make_fleet, make_ctx, f"http://{host}:{port}", deadline=1.0)
+        hung = await auth.probe(ctx, f"http://{host}:{port}/api/auth/callback", Deadline(1.0))
         elapsed = time.monotonic() - started
     assert (hung.status, hung.error_class) == (Status.CRIT, "timeout"), hung.summary
     assert elapsed <= 1.2

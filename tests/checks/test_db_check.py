@@ -100,9 +100,10 @@ async def test_hung_server_ends_crit_timeout_within_deadline(
 ) -> None:
     host, port = hanging.address
     fleet = one_tenant(make_fleet, f"mongodb://{host}:{port}/acme?directConnection=true", db_timeout=30)
+    ctx = make_ctx(fleet)
     deadline = 1.5
     started = time.monotonic()
-    [result] = await run_group(make_ctx(fleet), fleet.tenants[0], "db", deadline)
+    [result] = await run_group(ctx, fleet.tenants[0], "db", deadline)
     elapsed = time.monotonic() - started
     assert hanging.connections >= 1
     assert (result.status, result.error_class) == (Status.CRIT, "timeout"), result.summary
