@@ -84,13 +84,13 @@ def parse_changes(tenant: str, changes: Mapping[str, str]) -> dict[str, Any]:
 
 def plan_edit(tenant: str, document: Mapping[str, Any], typed: Mapping[str, Any],
               expected: Mapping[str, Any] | None = None) -> EditPlan:
-    """The edits that change something, against the values the operator saw (``expected``, else the
-    document). Pure."""
-    seen = expected if expected is not None else document
+    """The edits that change something, against the values the operator saw (``expected`` for the fields
+    it holds, else the document). Pure."""
+    seen = expected if expected is not None else {}
     edits = []
     for field, value in typed.items():
         after = to_bson(field, value)
-        before = seen.get(field)
+        before = seen[field] if field in seen else document.get(field)
         if before is not None and same_value(before, after):
             continue
         edits.append(FieldEdit(field, before, after, is_secret(field)))
