@@ -108,9 +108,7 @@ class FleetBackend:
     ) -> Any:
         from opsdash.actions.edit import edit
 
-        return edit(
-            self.fleet, tenant, changes, reason=reason, operator=self.operator, expected=expected
-        )
+        return edit(self.fleet, tenant, changes, reason=reason, operator=self.operator, expected=expected)
 
     def list_audit(self, tenant: str | None = None) -> Sequence[Any]:
         from opsdash.actions.audit import list_audit

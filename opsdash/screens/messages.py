@@ -37,3 +37,11 @@ class ActionDone(Message):
         self.kind = kind
         self.value = value
         self.error = error
+
+
+class RowsRendered(Message):
+    """A worker finished computing the overview; the handler applies it by diff."""
+
+    def __init__(self, rendering: Any) -> None:
+        super().__init__()
+        self.rendering = rendering

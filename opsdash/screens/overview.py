@@ -5,26 +5,25 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
+from opsdash.checks.base import CheckResult
 from opsdash.screens.keymap import bindings
+from opsdash.screens.messages import RowsRendered
 from opsdash.screens.view_model import (
     Column,
+    OverviewRendering,
     TenantRow,
-    build_rows,
     columns_for_width,
     diff_rows,
-    filter_rows,
     fit,
-    header_counts,
     header_text,
-    row_cells,
-    sort_rows,
+    render_overview,
 )
 
 if TYPE_CHECKING:
@@ -34,6 +33,14 @@ if TYPE_CHECKING:
 def _cell(text: str, width: int) -> Text:
     """A cell as plain text (never markup), cut to its column and followed by a one-space gap."""
     return Text(fit(text, width) + " ", no_wrap=True)
+
+
+class _TenantCell(Text):
+    """The tenant cell, carrying its row key so the table can be re-sorted without rebuilding it."""
+
+    def __init__(self, text: str, tenant: str) -> None:
+        super().__init__(text, no_wrap=True)
+        self.tenant = tenant
 
 
 class TitleBar(Horizontal):
@@ -60,6 +67,8 @@ class OverviewScreen(Screen[None]):
         self._order: list[str] = []
         self._rows: dict[str, TenantRow] = {}
         self._widths: list[int] = []
+        self._tenant_index = 1
+        self._ticked_at: object = None
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -76,8 +85,15 @@ class OverviewScreen(Screen[None]):
         self.set_interval(self.app._refresh_s, self._tick)
 
     def _tick(self) -> None:
-        if self.app.screen is self:
-            self.refresh_rows()
+        """Throttled refresh: at most once per interval, off the event loop, only when something moved."""
+        app = self.app
+        if app.screen is not self:
+            return
+        stamp = (app.results_version, int(app.clock().timestamp()), self.query_text, self._columns_now())
+        if stamp == self._ticked_at:
+            return
+        self._ticked_at = stamp
+        self.compute_rows(list(app.latest.values()), self.query_text, self._columns_now())
 
     @property
     def table(self) -> DataTable[str]:
@@ -100,26 +116,54 @@ class OverviewScreen(Screen[None]):
         for column in columns:
             width = column.width if column.width is not None else max(10, self.size.width - used - 3)
             self._widths.append(width)
+            if column.key == "tenant":
+                self._tenant_index = len(self._widths) - 1
             table.add_column(_cell(column.label, width), key=column.key, width=width + 1)
         self._columns = columns
 
     def _add(self, key: str, cells: tuple[str, ...]) -> None:
-        self.table.add_row(*(_cell(text, w) for text, w in zip(cells, self._widths, strict=True)), key=key)
+        self.table.add_row(*self._cells(key, cells), key=key)
+
+    def _cells(self, key: str, cells: tuple[str, ...]) -> list[Text]:
+        out = [_cell(text, width) for text, width in zip(cells, self._widths, strict=True)]
+        out[self._tenant_index] = _TenantCell(out[self._tenant_index].plain, key)
+        return out
+
+    def _columns_now(self) -> tuple[Column, ...]:
+        return columns_for_width(self.size.width or 80)
 
     def refresh_rows(self) -> None:
-        """Recompute rows from the app's latest results and apply the difference to the table."""
+        """Recompute the overview now, on the event loop, and apply it (used at mount and by tests)."""
         app = self.app
-        rows = build_rows(app.fleet.tenants, app.latest.values())
-        self._rows = {r.name: r for r in rows}
-        self.query_one("#counts", Static).update(header_text(header_counts(rows)))
-        shown = sort_rows(filter_rows(rows, self.query_text))
-        columns = columns_for_width(self.size.width or 80)
-        now = app.clock()
-        with app.batch_update():
-            if columns is not self._columns:
-                self._set_columns(columns)
-            rendered = [(r.name, row_cells(r, columns, now)) for r in shown]
-            self._apply(rendered)
+        self.apply_rendering(
+            render_overview(
+                app.fleet.tenants,
+                list(app.latest.values()),
+                self.query_text,
+                self._columns_now(),
+                app.clock(),
+            )
+        )
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="overview-rows")
+    def compute_rows(self, results: list[CheckResult], query: str, columns: tuple[Column, ...]) -> None:
+        """Compute the rendering in a thread; only the diff is applied on the event loop."""
+        rendering = render_overview(self.app.fleet.tenants, results, query, columns, self.app.clock())
+        self.post_message(RowsRendered(rendering))
+
+    @on(RowsRendered)
+    def _rows_rendered(self, message: RowsRendered) -> None:
+        if message.rendering.columns is self._columns_now():
+            self.apply_rendering(message.rendering)
+
+    def apply_rendering(self, rendering: OverviewRendering) -> None:
+        """Show a rendering: header counts, then the table changed by diff inside one batch update."""
+        self._rows = dict(rendering.rows)
+        self.query_one("#counts", Static).update(header_text(rendering.counts))
+        with self.app.batch_update():
+            if rendering.columns is not self._columns:
+                self._set_columns(rendering.columns)
+            self._apply(rendering.rendered)
         self._update_why()
 
     def _apply(self, rendered: list[tuple[str, tuple[str, ...]]]) -> None:
@@ -129,12 +173,10 @@ class OverviewScreen(Screen[None]):
             return
         keys = [c.key for c in self._columns]
         selected = self.selected_tenant()
-        if diff.reordered or len(diff.removed) > len(self._order) // 2:
+        if len(diff.removed) > len(self._order) // 2:
             table.clear()
             for key, cells in rendered:
                 self._add(key, cells)
-            if selected in self._rendered_keys(rendered):
-                table.move_cursor(row=diff.order.index(selected), animate=False)
         else:
             for key in diff.removed:
                 table.remove_row(key)
@@ -142,13 +184,17 @@ class OverviewScreen(Screen[None]):
                 self._add(key, cells)
             for key, changed in diff.changed.items():
                 for index, text in changed.items():
-                    table.update_cell(key, keys[index], _cell(text, self._widths[index]))
+                    value = _cell(text, self._widths[index])
+                    if index == self._tenant_index:
+                        value = _TenantCell(value.plain, key)
+                    table.update_cell(key, keys[index], value)
+            if diff.reordered:
+                position = {key: i for i, key in enumerate(diff.order)}
+                table.sort("tenant", key=lambda cell: position[cell.tenant])
         self._rendered = dict(rendered)
         self._order = list(diff.order)
-
-    @staticmethod
-    def _rendered_keys(rendered: list[tuple[str, tuple[str, ...]]]) -> set[str]:
-        return {key for key, _ in rendered}
+        if selected is not None and selected in self._rendered:
+            table.move_cursor(row=diff.order.index(selected), animate=False)
 
     def selected_tenant(self) -> str | None:
         table = self.table

@@ -383,3 +383,32 @@ def diff_rows(
     order = tuple(key for key, _ in new)
     kept = [key for key in old_order if key in new_keys] + [key for key, _ in added]
     return TableDiff(removed, tuple(added), changed, order, reordered=tuple(kept) != order)
+
+
+@dataclass(frozen=True)
+class OverviewRendering:
+    """Everything the overview shows for one moment: rows by tenant, header counts and the cell texts in
+    display order (filtered, worst first)."""
+
+    rows: Mapping[str, TenantRow]
+    counts: Mapping[Status, int]
+    columns: tuple[Column, ...]
+    rendered: list[tuple[str, tuple[str, ...]]]
+
+
+def render_overview(
+    tenants: Iterable[TenantLike],
+    results: Iterable[CheckResult],
+    query: str,
+    columns: tuple[Column, ...],
+    now: datetime,
+) -> OverviewRendering:
+    """The whole overview as data; pure, so a worker thread can compute it off the event loop."""
+    rows = build_rows(tenants, results)
+    shown = sort_rows(filter_rows(rows, query))
+    return OverviewRendering(
+        rows={r.name: r for r in rows},
+        counts=header_counts(rows),
+        columns=columns,
+        rendered=[(r.name, row_cells(r, columns, now)) for r in shown],
+    )
