@@ -115,3 +115,20 @@ def test_refusals_write_nothing_but_their_audit_record(two_tenants: TwoTenants) 
     lines = local_path(fleet).read_text(encoding="utf-8").splitlines()
     assert [json.loads(line)["outcome"] for line in lines] == ["refused"] * 5
     assert all(c not in "\n".join(lines) for c in CANARIES)
+
+
+def test_cli_reads_the_latest_probe_from_the_engine_store(two_tenants: TwoTenants) -> None:
+    from opsdash.engine.store import ResultStore
+    from tests.conftest import run_opsdash
+
+    fleet = two_tenants.fleet()
+    store = ResultStore.for_fleet(fleet)
+    try:
+        store.record([CheckResult(tenant="acme", check="cloudinary:fallback", status=Status.WARN,
+                                  summary="Cloudinary answered 401", details={"probe_status": "CRIT"})])
+    finally:
+        store.close()
+    res = run_opsdash(["--config", str(two_tenants.path), "flag", "acme", "cloudinary", "env",
+                       "--reason", "r", "--yes"])
+    assert res.returncode == 2 and "Cloudinary answered 401" in res.stderr
+    assert _flag(two_tenants, "acme") == "true"
