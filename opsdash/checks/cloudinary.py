@@ -40,7 +40,7 @@ CHECK_ID = "cloudinary"
 NEEDED = ("cloudinaryCloudName", "cloudinaryApiKey", "cloudinaryApiSecret")
 USAGE_WARN = 80.0
 USAGE_CRIT = 95.0
-_EXECUTOR = ThreadPoolExecutor(max_workers=8, thread_name_prefix="opsdash-cloudinary")
+_EXECUTOR = ThreadPoolExecutor(max_workers=32, thread_name_prefix="opsdash-cloudinary")
 _HTTP_ERROR = re.compile(r"^Error (?P<status>\d{3}) - (?P<message>.*)$", re.DOTALL)
 
 

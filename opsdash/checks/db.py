@@ -134,9 +134,11 @@ async def _probe(ctx: CheckContext, tenant: Tenant, deadline: Deadline, secrets:
                 sent = time.perf_counter()
                 await db.command("ping")
                 latency_ms = (time.perf_counter() - sent) * 1000
-                info = await client.admin.command("buildInfo")
-                count = await db[tenant.company_collection].count_documents({})
-                stats = await db.command("dbStats")
+                info, count, stats = await asyncio.gather(
+                    client.admin.command("buildInfo"),
+                    db[tenant.company_collection].count_documents({}),
+                    db.command("dbStats"),
+                )
     except (PyMongoError, TimeoutError) as exc:
         if isinstance(exc, TimeoutError):
             last = _last_server_error(client)

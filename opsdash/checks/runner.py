@@ -53,9 +53,9 @@ LIVE_PROBES: tuple[LiveProbe, ...] = (
 )
 COMPANY_READ_SHARE = 0.4
 """Share of an integrations deadline the Company read may use; the probes get the rest."""
-WORK_SHARE = 0.9
-"""Share of a group's deadline handed to drivers: the rest covers bookkeeping, so that results are back
-before the scheduler's own hard deadline would discard them."""
+WORK_SHARE = 0.85
+"""Share of a group's deadline handed to drivers. The rest covers each probe's backstop and bookkeeping,
+so that results are back before the scheduler's own hard deadline would discard them."""
 
 
 def _flagged(spec: ServiceSpec | None) -> bool:

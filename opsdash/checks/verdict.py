@@ -42,7 +42,7 @@ class Deadline:
     def backstop(self) -> float:
         """Seconds left plus a small grace: the outer asyncio bound, so that a driver's own timeout
         (set to :meth:`remaining`) fires first and reports its more precise error."""
-        return self.remaining() + min(0.1 * self.seconds, 1.0)
+        return self.remaining() + min(0.05 * self.seconds, 0.5)
 
     def elapsed(self) -> float:
         return time.monotonic() - self._start
