@@ -11,11 +11,16 @@ from opsdash.headless.report import CheckReport, problems
 
 STATE_NAMES = {Status.OK: "OK", Status.WARN: "WARNING", Status.CRIT: "CRITICAL", Status.UNKNOWN: "UNKNOWN"}
 _MAX_NAMED = 3
+_MAX_SUMMARY = 60
 
 
 def _clean(text: str) -> str:
     """Plugin output must not contain ``|`` (it starts perfdata) nor line breaks."""
     return " ".join(text.replace("|", "/").split())
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _MAX_SUMMARY else text[: _MAX_SUMMARY - 3].rstrip() + "..."
 
 
 def perf_label(label: str) -> str:
@@ -44,9 +49,12 @@ def first_line(report: CheckReport) -> str:
             parts.append(f"{counts.WARN}/{total} warning" if not parts else f"{counts.WARN} warning")
         if counts.UNKNOWN:
             parts.append(f"{counts.UNKNOWN}/{total} unknown" if not parts else f"{counts.UNKNOWN} unknown")
-        found = problems(report)
-        named = "; ".join(f"{t.name}: {c.check}: {c.summary}" for t, c in found[:_MAX_NAMED])
-        more = f"; +{len(found) - _MAX_NAMED} more" if len(found) > _MAX_NAMED else ""
+        worst_per_tenant: dict[str, str] = {}
+        for tenant, entry in problems(report):
+            worst_per_tenant.setdefault(tenant.name, f"{tenant.name}: {entry.check}: {_short(entry.summary)}")
+        named = "; ".join(list(worst_per_tenant.values())[:_MAX_NAMED])
+        extra = len(worst_per_tenant) - _MAX_NAMED
+        more = f"; +{extra} more tenant{'s' if extra > 1 else ''}" if extra > 0 else ""
         text = f"{', '.join(parts)} ({named}{more})"
     perf = " ".join(
         [
