@@ -131,6 +131,7 @@ class TenantRow:
     integrations: Mapping[str, Status | None]
     last_check: datetime | None
     problems: tuple[str, ...] = field(default=())
+    db_unreachable: bool = False
 
     @property
     def reason(self) -> str:
@@ -180,8 +181,9 @@ def build_row(tenant: TenantLike, results: Iterable[CheckResult]) -> TenantRow:
     return TenantRow(
         name=tenant.name,
         tags=tuple(tenant.tags),
-        status=worst(r.status for r in by_check.values()) if by_check else Status.UNKNOWN,
+        status=worst([*(r.status for r in by_check.values()), *([Status.UNKNOWN] if db is None else [])]),
         db_status=db.status if db is not None else None,
+        db_unreachable=db is not None and db.status is Status.CRIT and db.error_class != "condition",
         db_latency_ms=_latency_ms(db) if db is not None else None,
         completeness=sum(fractions) / len(fractions) if fractions else None,
         flags=flags,
@@ -299,7 +301,7 @@ def columns_for_width(width: int) -> tuple[Column, ...]:
 def _db_cell(row: TenantRow) -> str:
     if row.db_status is None:
         return "-"
-    latency = format_latency(row.db_latency_ms) if row.db_status is not Status.CRIT else "down"
+    latency = "down" if row.db_unreachable else format_latency(row.db_latency_ms)
     return f"{STATUS_SYMBOL[row.db_status]} {latency}".rstrip()
 
 

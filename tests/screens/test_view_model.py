@@ -94,6 +94,19 @@ def test_tenant_without_results_is_unknown_and_never_checked() -> None:
     assert row_cells(row, COMPACT_COLUMNS, NOW)[-1] == "never"
 
 
+def test_tenant_awaiting_its_first_db_result_is_not_ok() -> None:
+    (row,) = build_rows([T("fresh")], [r("fresh", "isolation")])
+    assert row.status is Status.UNKNOWN
+
+
+def test_db_crit_for_a_condition_still_shows_the_latency() -> None:
+    result = r("a", "db", Status.CRIT, "no Company document", latency_ms=3.0).model_copy(
+        update={"error_class": "condition"}
+    )
+    (row,) = build_rows([T("a")], [result])
+    assert row_cells(row, COMPACT_COLUMNS, NOW)[2] == "✗ 3ms"
+
+
 def test_db_down_shows_down_not_a_latency() -> None:
     (row,) = build_rows([T("a")], [r("a", "db", Status.CRIT, "connection refused")])
     assert row_cells(row, COMPACT_COLUMNS, NOW)[2] == "✗ down"
