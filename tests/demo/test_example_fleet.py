@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from tests.conftest import REPO_ROOT
+from pathlib import Path
 
 from opsdash.config.fleet import load_fleet
 from opsdash.demo.fleet import DEMO_TENANTS
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_example_fleet_loads_and_mirrors_the_demo() -> None:
