@@ -93,3 +93,39 @@ async def test_run_refuses_to_probe_an_invalid_callback_url(make_fleet: FleetFac
     result = await auth.run(ctx, "acme", resolved("auth", company=company, use_db=True), 2.0)
     assert (result.check, result.status, result.source) == ("auth", Status.UNKNOWN, "db")
     assert result.summary == "not probed: authCallbackUrl: must be an absolute https:// URL"
+
+
+async def test_run_probes_an_https_callback_end_to_end(
+    make_fleet: FleetFactory, make_ctx: Any, tmp_path: Any
+) -> None:
+    from opsdash.fakes.smtp import TLSMaterial
+
+    tls = TLSMaterial()
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_bytes(tls.ca_pem)
+    with FakeAuthRoute(tls_context=tls.server_context()) as route:
+        ctx = make_ctx(make_fleet(endpoints={"extra_ca_file": str(ca_file)}))
+        res = resolved(
+            "auth", company={"authCallbackUrl": f"{route.url}/api/auth/callback/google"}, use_db=True
+        )
+        result = await auth.run(ctx, "acme", res, 3.0)
+        route.callback_origin = "https://wrong.example"
+        wrong = await auth.run(ctx, "acme", res, 3.0)
+        providers_url = f"{route.url}/api/auth/providers"
+    assert result.status == Status.OK, result.summary
+    assert result.details["url"] == providers_url
+    assert (wrong.status, wrong.error_class) == (Status.CRIT, "condition")
+
+
+async def test_https_callback_with_an_untrusted_certificate_is_tls(
+    make_fleet: FleetFactory, make_ctx: Any
+) -> None:
+    from opsdash.fakes.smtp import TLSMaterial
+
+    with FakeAuthRoute(tls_context=TLSMaterial().server_context()) as route:
+        ctx = make_ctx(make_fleet())
+        res = resolved(
+            "auth", company={"authCallbackUrl": f"{route.url}/api/auth/callback/google"}, use_db=True
+        )
+        result = await auth.run(ctx, "acme", res, 3.0)
+    assert (result.status, result.error_class) == (Status.CRIT, "tls"), result.summary
