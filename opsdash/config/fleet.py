@@ -106,6 +106,8 @@ class StateSettings(_Strict):
 
     dir: str | None = None
     audit_collection: str = "OpsdashAudit"
+    history_days: float = Field(7, gt=0)
+    max_history_per_check: int = Field(10_000, ge=1)
 
 
 class FleetFile(_Strict):
@@ -176,6 +178,7 @@ class Fleet:
     audit_collection: str = "OpsdashAudit"
     alerts: Mapping[str, Any] = field(default_factory=dict)
     keymap: Mapping[str, str] = field(default_factory=dict)
+    retention: StateSettings = field(default_factory=StateSettings)
 
     def tenant(self, name: str) -> Tenant:
         for tenant in self.tenants:
@@ -360,4 +363,5 @@ def load_fleet(path: Path) -> Fleet:
         audit_collection=spec.state.audit_collection,
         alerts=spec.alerts,
         keymap=spec.keymap,
+        retention=spec.state,
     )

@@ -121,7 +121,11 @@ class ResultStore:
     @classmethod
     def for_fleet(cls, fleet: Fleet) -> ResultStore:
         """The store in the fleet's state dir (``[state] dir``, ``$OPSDASH_STATE_DIR`` or XDG state)."""
-        return cls(fleet.state_dir / STORE_FILENAME)
+        return cls(
+            fleet.state_dir / STORE_FILENAME,
+            history_days=fleet.retention.history_days,
+            max_history_per_check=fleet.retention.max_history_per_check,
+        )
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

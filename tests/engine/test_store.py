@@ -163,3 +163,19 @@ def test_a_failed_batch_writes_nothing(store: ResultStore) -> None:
         conn.execute("INSERT INTO results (tenant, check_id, status, ts, body) VALUES ('x','db','OK',1,'{}')")
         conn.execute("INSERT INTO nonexistent VALUES (1)")
     assert store.history("x", "db") == []
+
+
+def test_retention_comes_from_tenants_toml(tmp_path: Path) -> None:
+    from opsdash.config.fleet import load_fleet
+
+    (tmp_path / "tenants.toml").write_text(
+        f'[state]\ndir = "{tmp_path / "state"}"\nmax_history_per_check = 2\n'
+    )
+    store = ResultStore.for_fleet(load_fleet(tmp_path / "tenants.toml"))
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    store.record(
+        CheckResult(tenant="a", check="db", status=Status.OK, summary="ok", timestamp=start + timedelta(s))
+        for s in range(3)
+    )
+    assert len(store.history("a", "db")) == 2
+    store.close()
