@@ -1,4 +1,5 @@
 """Shared plumbing for the loopback HTTP fakes.
+from opsdash.fakes.lifecycle import StartStop
 
 A fake subclasses :class:`FakeHTTPServer`, registers routes on its :class:`Router`
 and returns :class:`Response` objects. The server runs a
@@ -16,9 +17,10 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from opsdash.fakes.lifecycle import StartStop
 
 __all__ = [
     "FakeHTTPServer",
@@ -153,7 +155,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = _serve
 
 
-class FakeHTTPServer:
+class FakeHTTPServer(StartStop):
     """Base class: threaded loopback server, routing and request recording.
 
     Handlers run one at a time under :attr:`lock`; tests that mutate a running fake's
@@ -206,18 +208,6 @@ class FakeHTTPServer:
         host, port = self._server.server_address[:2]
         scheme = "https" if self.tls_context is not None else "http"
         return f"{scheme}://{host}:{port}"
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def clear_requests(self) -> None:
         """Forget the recorded requests."""

@@ -1,4 +1,5 @@
 """Fake SMTP servers (aiosmtpd) on a free loopback port.
+from opsdash.fakes.lifecycle import StartStop
 
 * :class:`StartTLSSMTPServer`: port-587 style; AUTH LOGIN/PLAIN offered only after STARTTLS.
 * :class:`ImplicitTLSSMTPServer`: port-465 style; TLS from the first byte.
@@ -27,11 +28,12 @@ import tempfile
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Literal, Protocol, Self
+from typing import Any, Literal, Protocol
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from opsdash.fakes.lifecycle import StartStop
 
 __all__ = [
     "AuthAttempt",
@@ -181,7 +183,7 @@ class _LoopbackController(Controller):
         return server
 
 
-class FakeSMTPServer:
+class FakeSMTPServer(StartStop):
     """Base class for the SMTP fakes; use one of the subclasses."""
 
     def __init__(
@@ -264,18 +266,6 @@ class FakeSMTPServer:
         with self._lock:
             self.auth_attempts.append(AuthAttempt(mechanism, login, success))
         return AuthResult(success=success, handled=False)
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 class StartTLSSMTPServer(FakeSMTPServer):

@@ -1,5 +1,4 @@
 """Raw TCP fakes: a listener that never answers, a closed port, and a latency proxy."""
-
 from __future__ import annotations
 
 import asyncio
@@ -7,8 +6,8 @@ import contextlib
 import selectors
 import socket
 import threading
-from types import TracebackType
-from typing import Self
+
+from opsdash.fakes.lifecycle import StartStop
 
 __all__ = ["HangingListener", "LatencyProxy", "closed_port"]
 
@@ -20,7 +19,7 @@ def closed_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-class HangingListener:
+class HangingListener(StartStop):
     """Accepts TCP connections and never sends a byte; sockets stay open until :meth:`stop`.
 
     Models a firewall-less host whose service is wedged: connects succeed, reads time out.
@@ -98,20 +97,8 @@ class HangingListener:
             sock.close()
         self._listener = self._wake_r = self._wake_w = None
 
-    def __enter__(self) -> Self:
-        self.start()
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-class LatencyProxy:
+class LatencyProxy(StartStop):
     """TCP proxy that delivers each chunk ``delay_s_each_way`` seconds after receiving it.
 
     Each direction has a queue of ``(release_time, chunk)``: reading never waits for
@@ -264,14 +251,3 @@ class LatencyProxy:
             with contextlib.suppress(asyncio.CancelledError, OSError):
                 await receiver
 
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
