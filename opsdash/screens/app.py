@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 import sys
 from collections.abc import Callable, Iterable
@@ -26,6 +27,8 @@ from opsdash.screens.keymap import bindings, commands_for, unknown_ids
 from opsdash.screens.messages import ResultsArrived
 
 TERMINAL_POLL_S = 5.0
+ABSORB_SLICE = 1000
+"""Results absorbed per event-loop turn (about 5 ms of work)."""
 
 
 def utc_now() -> datetime:
@@ -81,6 +84,7 @@ class OpsdashApp(App[int]):
             )
         self.absorb(self.source.latest())
         self.push_screen(OverviewScreen())
+        self.call_after_refresh(gc.freeze)
         if self._engine_factory is not None:
             self.start_engine()
         if self._watch_terminal:
@@ -125,8 +129,14 @@ class OpsdashApp(App[int]):
         return {check: r for (name, check), r in self.latest.items() if name == tenant}
 
     @on(ResultsArrived)
-    def _on_results(self, message: ResultsArrived) -> None:
-        self.absorb(message.results)
+    async def _on_results(self, message: ResultsArrived) -> None:
+        """Absorb a batch a slice at a time, yielding to the loop in between, so a fleet-wide batch never
+        holds up input or painting; then announce the status changes."""
+        results = message.results
+        for start in range(0, len(results), ABSORB_SLICE):
+            if start:
+                await asyncio.sleep(0)
+            self.absorb(results[start : start + ABSORB_SLICE])
         for change in message.transitions:
             new, old = getattr(change, "new", None), getattr(change, "old", None)
             if new is Status.CRIT and old is not None and old is not Status.CRIT:

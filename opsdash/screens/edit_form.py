@@ -103,7 +103,7 @@ class EditForm(ModalScreen[bool]):
             return
         self.post_message(ActionDone("read", company))
 
-    @work(thread=True, exit_on_error=False, group="edit")
+    @work(thread=True, exit_on_error=False, group="edit", description="edit: write")
     def write(self, changes: dict[str, str], reason: str, expected: dict[str, Any]) -> None:
         try:
             outcome = self.app.backend.edit(self.tenant, changes, reason=reason, expected=expected)

@@ -40,8 +40,15 @@ class ActionDone(Message):
 
 
 class RowsRendered(Message):
-    """A worker finished computing the overview; the handler applies it by diff."""
+    """A worker finished computing the overview (and, when it could, the diff against ``base``, the rows
+    the table showed when the work started); the handler applies it unless a newer one was shown."""
 
-    def __init__(self, rendering: Any) -> None:
+    def __init__(
+        self, rendering: Any, *, request: int = 0, query: str = "", base: Any = None, diff: Any = None
+    ) -> None:
         super().__init__()
         self.rendering = rendering
+        self.request = request
+        self.query = query
+        self.base = base
+        self.diff = diff

@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING, ClassVar
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import Footer, Input, Static
 
 from opsdash.checks.base import CheckResult
+from opsdash.screens.fleet_table import FleetTable
 from opsdash.screens.keymap import bindings
 from opsdash.screens.messages import RowsRendered
 from opsdash.screens.view_model import (
     Column,
     OverviewRendering,
+    TableDiff,
     TenantRow,
     columns_for_width,
     diff_rows,
-    fit,
     header_text,
     render_overview,
 )
@@ -29,18 +30,8 @@ from opsdash.screens.view_model import (
 if TYPE_CHECKING:
     from opsdash.screens.app import OpsdashApp
 
-
-def _cell(text: str, width: int) -> Text:
-    """A cell as plain text (never markup), cut to its column and followed by a one-space gap."""
-    return Text(fit(text, width) + " ", no_wrap=True)
-
-
-class _TenantCell(Text):
-    """The tenant cell, carrying its row key so the table can be re-sorted without rebuilding it."""
-
-    def __init__(self, text: str, tenant: str) -> None:
-        super().__init__(text, no_wrap=True)
-        self.tenant = tenant
+RowsInput = tuple[int, list[CheckResult], str, tuple[Column, ...], dict[str, tuple[str, ...]]]
+"""What a rows worker needs: request number, results, filter, columns and the rows the table shows."""
 
 
 class TitleBar(Horizontal):
@@ -66,14 +57,15 @@ class OverviewScreen(Screen[None]):
         self._rendered: dict[str, tuple[str, ...]] = {}
         self._order: list[str] = []
         self._rows: dict[str, TenantRow] = {}
-        self._widths: list[int] = []
-        self._tenant_index = 1
         self._ticked_at: object = None
+        self._requested = 0
+        self._shown_request = 0
+        self._laid_out_width = 0
+        self._rows_input: deque[RowsInput] = deque(maxlen=1)
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
-        table: DataTable[str] = DataTable(id="fleet", cursor_type="row", cell_padding=0, zebra_stripes=False)
-        yield table
+        yield FleetTable(id="fleet")
         yield Static("", id="why")
         yield Input(placeholder="filter: name, tag, ok/warn/crit/unknown, tag:x", id="filter")
         yield Footer()
@@ -81,60 +73,56 @@ class OverviewScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#read-only-badge").display = self.app.read_only
         self.query_one("#filter", Input).display = False
-        self.refresh_rows()
+        self.request_rows()
         self.set_interval(self.app._refresh_s, self._tick)
 
     def _tick(self) -> None:
         """Throttled refresh: at most once per interval, off the event loop, only when something moved."""
+        if self.app.screen is not self or self._stamp() == self._ticked_at:
+            return
+        self.request_rows()
+
+    def _stamp(self) -> tuple[object, ...]:
         app = self.app
-        if app.screen is not self:
-            return
-        stamp = (app.results_version, int(app.clock().timestamp()), self.query_text, self._columns_now())
-        if stamp == self._ticked_at:
-            return
-        self._ticked_at = stamp
-        self.compute_rows(list(app.latest.values()), self.query_text, self._columns_now())
+        return (app.results_version, int(app.clock().timestamp()), self.query_text, self._columns_now())
 
     @property
-    def table(self) -> DataTable[str]:
-        return self.query_one("#fleet", DataTable)
+    def table(self) -> FleetTable:
+        return self.query_one("#fleet", FleetTable)
 
     def on_screen_resume(self) -> None:
-        self.refresh_rows()
+        self.request_rows()
 
     def on_resize(self, event: Resize) -> None:
-        self.refresh_rows()
+        self.request_rows()
 
     # -- rendering -------------------------------------------------------------------------------
 
     def _set_columns(self, columns: tuple[Column, ...]) -> None:
-        table = self.table
-        table.clear(columns=True)
-        self._rendered, self._order = {}, []
         used = sum((c.width or 0) + 1 for c in columns)
-        self._widths = []
-        for column in columns:
-            width = column.width if column.width is not None else max(10, self.size.width - used - 3)
-            self._widths.append(width)
-            if column.key == "tenant":
-                self._tenant_index = len(self._widths) - 1
-            table.add_column(_cell(column.label, width), key=column.key, width=width + 1)
+        widths = [c.width if c.width is not None else max(10, self.size.width - used - 3) for c in columns]
+        self.table.set_columns((c.label, width) for c, width in zip(columns, widths, strict=True))
+        self._rendered, self._order = {}, []
         self._columns = columns
-
-    def _add(self, key: str, cells: tuple[str, ...]) -> None:
-        self.table.add_row(*self._cells(key, cells), key=key)
-
-    def _cells(self, key: str, cells: tuple[str, ...]) -> list[Text]:
-        out = [_cell(text, width) for text, width in zip(cells, self._widths, strict=True)]
-        out[self._tenant_index] = _TenantCell(out[self._tenant_index].plain, key)
-        return out
+        self._laid_out_width = self.size.width
 
     def _columns_now(self) -> tuple[Column, ...]:
         return columns_for_width(self.size.width or 80)
 
+    def request_rows(self) -> None:
+        """Recompute the overview in a worker thread; rows, sort, filter and the diff against what the
+        table shows all happen off the event loop, which only applies the diff."""
+        self._ticked_at = self._stamp()
+        self._requested += 1
+        inputs = (self._requested, list(self.app.latest.values()), self.query_text, self._columns_now())
+        self._rows_input.append((*inputs, self._rendered))
+        self.compute_rows()
+
     def refresh_rows(self) -> None:
-        """Recompute the overview now, on the event loop, and apply it (used at mount and by tests)."""
+        """Recompute the overview now, on the event loop, and apply it (tests use it to force a refresh)."""
         app = self.app
+        self._requested += 1
+        self._shown_request = self._requested
         self.apply_rendering(
             render_overview(
                 app.fleet.tenants,
@@ -146,61 +134,63 @@ class OverviewScreen(Screen[None]):
         )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="overview-rows")
-    def compute_rows(self, results: list[CheckResult], query: str, columns: tuple[Column, ...]) -> None:
-        """Compute the rendering in a thread; only the diff is applied on the event loop."""
+    def compute_rows(self) -> None:
+        """Compute the latest requested rendering and its diff against the rows the table showed when it was
+        requested (display order is their key order; the screen replaces that dict, never mutates it).
+
+        The inputs travel through a one-slot deque, not as arguments: a finished worker lingers in a
+        reference cycle until a full garbage collection, and would keep a whole batch of results alive."""
+        try:
+            request, results, query, columns, shown = self._rows_input.pop()
+        except IndexError:
+            return
         rendering = render_overview(self.app.fleet.tenants, results, query, columns, self.app.clock())
-        self.post_message(RowsRendered(rendering))
+        del results
+        diff = diff_rows(shown, list(shown), rendering.rendered)
+        self.post_message(RowsRendered(rendering, request=request, query=query, base=shown, diff=diff))
 
     @on(RowsRendered)
     def _rows_rendered(self, message: RowsRendered) -> None:
-        if message.rendering.columns is self._columns_now():
-            self.apply_rendering(message.rendering)
+        stale = (
+            message.request <= self._shown_request
+            or message.query != self.query_text
+            or message.rendering.columns is not self._columns_now()
+        )
+        if stale:
+            return
+        self._shown_request = message.request
+        diff = message.diff if message.base is self._rendered else None
+        self.apply_rendering(message.rendering, diff)
 
-    def apply_rendering(self, rendering: OverviewRendering) -> None:
-        """Show a rendering: header counts, then the table changed by diff inside one batch update."""
+    def apply_rendering(self, rendering: OverviewRendering, diff: TableDiff | None = None) -> None:
+        """Show a rendering: header counts, then the table changed by diff (``diff`` when a worker already
+        computed it against what the table shows)."""
         self._rows = dict(rendering.rows)
         self.query_one("#counts", Static).update(header_text(rendering.counts))
         with self.app.batch_update():
-            if rendering.columns is not self._columns:
+            if rendering.columns is not self._columns or self.size.width != self._laid_out_width:
                 self._set_columns(rendering.columns)
-            self._apply(rendering.rendered)
+                diff = None
+            self._apply(rendering.rendered, diff)
         self._update_why()
 
-    def _apply(self, rendered: list[tuple[str, tuple[str, ...]]]) -> None:
+    def _apply(self, rendered: list[tuple[str, tuple[str, ...]]], diff: TableDiff | None) -> None:
+        """Change the table by diff, keyed by tenant: only changed cells are touched, rows off screen are
+        not painted, and the cursor stays on its tenant when the order changes."""
         table = self.table
-        diff = diff_rows(self._rendered, self._order, rendered)
+        if diff is None:
+            diff = diff_rows(self._rendered, self._order, rendered)
         if diff.empty:
             return
-        keys = [c.key for c in self._columns]
-        selected = self.selected_tenant()
-        if len(diff.removed) > len(self._order) // 2:
-            table.clear()
-            for key, cells in rendered:
-                self._add(key, cells)
-        else:
-            for key in diff.removed:
-                table.remove_row(key)
-            for key, cells in diff.added:
-                self._add(key, cells)
-            for key, changed in diff.changed.items():
-                for index, text in changed.items():
-                    value = _cell(text, self._widths[index])
-                    if index == self._tenant_index:
-                        value = _TenantCell(value.plain, key)
-                    table.update_cell(key, keys[index], value)
-            if diff.reordered:
-                position = {key: i for i, key in enumerate(diff.order)}
-                table.sort("tenant", key=lambda cell: position[cell.tenant])
+        table.remove_rows(diff.removed)
+        table.add_rows(diff.added)
+        table.update_cells(diff.changed)
+        table.set_order(diff.order)
         self._rendered = dict(rendered)
         self._order = list(diff.order)
-        if selected is not None and selected in self._rendered:
-            table.move_cursor(row=diff.order.index(selected), animate=False)
 
     def selected_tenant(self) -> str | None:
-        table = self.table
-        if not self._order or table.cursor_row < 0 or table.cursor_row >= table.row_count:
-            return None
-        return str(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value)
+        return self.table.cursor_key
 
     def _update_why(self) -> None:
         name = self.selected_tenant()
@@ -211,11 +201,11 @@ class OverviewScreen(Screen[None]):
             return
         why.update(f"{name}: {row.reason}")
 
-    @on(DataTable.RowHighlighted)
+    @on(FleetTable.RowHighlighted)
     def _highlighted(self) -> None:
         self._update_why()
 
-    @on(DataTable.RowSelected)
+    @on(FleetTable.RowSelected)
     def _selected(self) -> None:
         self.action_open_tenant()
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from rich.cells import set_cell_size
+
 from opsdash.checks.base import CheckResult, Status, worst
 
 STATUS_SYMBOL: Mapping[Status, str] = {
@@ -342,6 +344,12 @@ def fit(text: str, width: int | None) -> str:
     if width is None or len(text) <= width:
         return text
     return text[: max(0, width - 1)] + "…"
+
+
+def table_line(cells: Sequence[str], widths: Sequence[int]) -> str:
+    """One table line: each cell cut to its column width (with an ellipsis), padded, then a one-space gap."""
+    cut = (set_cell_size(fit(text, width), width) for text, width in zip(cells, widths, strict=True))
+    return "".join(cell + " " for cell in cut)
 
 
 def row_cells(row: TenantRow, columns: Sequence[Column], now: datetime) -> tuple[str, ...]:

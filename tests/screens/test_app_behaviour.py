@@ -6,9 +6,8 @@ import threading
 from datetime import timedelta
 
 from textual.pilot import Pilot
-from textual.widgets import DataTable
-
 from opsdash.checks.base import CheckResult, Status
+from opsdash.screens.fleet_table import FleetTable
 from opsdash.screens.help_screen import HelpScreen
 from opsdash.screens.keymap import COMMANDS
 from opsdash.screens.overview import OverviewScreen
@@ -24,11 +23,8 @@ def mixed() -> list[CheckResult]:
 
 
 def table_rows(app) -> list[tuple[str, str]]:
-    table = app.screen.query_one("#fleet", DataTable)
-    return [
-        (str(table.get_row_at(i)[1]).strip(), str(table.get_row_at(i)[0]).strip())
-        for i in range(table.row_count)
-    ]
+    table = app.screen.query_one("#fleet", FleetTable)
+    return [(table.row_at(i)[1], table.row_at(i)[0]) for i in range(table.row_count)]
 
 
 async def settle(pilot: Pilot) -> None:
@@ -49,15 +45,15 @@ async def test_results_posted_from_another_thread_update_only_changed_cells(make
         screen = app.screen
         assert isinstance(screen, OverviewScreen)
         assert all(status == "✓ OK" for _, status in table_rows(app))
-        table = screen.query_one("#fleet", DataTable)
-        updates: list[tuple[str, str]] = []
-        original = table.update_cell
+        table = screen.query_one("#fleet", FleetTable)
+        updates: list[dict] = []
+        original = table.update_cells
 
-        def spy(row_key, column_key, value, **kw):
-            updates.append((str(row_key), str(column_key)))
-            return original(row_key, column_key, value, **kw)
+        def spy(changes):
+            updates.append({key: dict(cells) for key, cells in changes.items()})
+            return original(changes)
 
-        table.update_cell = spy
+        table.update_cells = spy
         slower = CheckResult(
             tenant="delta-deli",
             check="db",
@@ -70,8 +66,8 @@ async def test_results_posted_from_another_thread_update_only_changed_cells(make
         await settle(pilot)
         screen.refresh_rows()
         await settle(pilot)
-        assert updates == [("delta-deli", "db")]
-        assert table.get_row("delta-deli")[2].plain.strip() == "✓ 480ms"
+        assert updates == [{"delta-deli": {2: "✓ 480ms"}}]
+        assert table.row("delta-deli")[2] == "✓ 480ms"
 
 
 async def test_a_tenant_turning_crit_moves_to_the_top_and_the_cursor_stays_put(make_app) -> None:
