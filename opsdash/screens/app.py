@@ -27,6 +27,8 @@ from opsdash.screens.keymap import bindings, commands_for, unknown_ids
 from opsdash.screens.messages import ResultsArrived
 
 TERMINAL_POLL_S = 5.0
+STOP_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGINT)
+"""Signals that make the dashboard exit normally (Ctrl+C in a raw-mode terminal arrives as a key)."""
 ABSORB_SLICE = 1000
 """Results absorbed per event-loop turn (about 5 ms of work)."""
 
@@ -68,6 +70,7 @@ class OpsdashApp(App[int]):
         self._watch_terminal = watch_terminal
         self._refresh_s = refresh_s
         self._had_tty = sys.stdin.isatty()
+        self._caught_signals: list[signal.Signals] = []
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -87,10 +90,28 @@ class OpsdashApp(App[int]):
         self.call_after_refresh(gc.freeze)
         if self._engine_factory is not None:
             self.start_engine()
+        self._catch_signals(STOP_SIGNALS)
         if self._watch_terminal:
             self.set_interval(TERMINAL_POLL_S, self._check_terminal)
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._terminal_gone)
+                self._caught_signals.append(signal.SIGHUP)
+
+    def _catch_signals(self, signals: Iterable[signal.Signals]) -> None:
+        """Turn these signals into a normal exit, so the terminal is restored and whoever ran the app
+        (``opsdash dashboard``, ``opsdash demo``) gets to clean up; undone on unmount."""
+        loop = asyncio.get_running_loop()
+        for signum in signals:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, self._exit_on_signal)
+                self._caught_signals.append(signum)
+
+    def on_unmount(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in self._caught_signals:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(signum)
+        self._caught_signals.clear()
 
     @work(thread=True, exit_on_error=False, group="engine")
     def start_engine(self) -> None:
@@ -103,6 +124,10 @@ class OpsdashApp(App[int]):
             self.call_from_thread(self.notify, f"check engine failed to start: {exc}", severity="error")
             return
         self.engine = engine
+        try:
+            engine.check_now(None)
+        except RuntimeError as exc:
+            self.call_from_thread(self.notify, f"cannot check now: {exc}", severity="warning")
 
     def post_results(self, results: list[CheckResult], transitions: list[Any]) -> None:
         """The engine's callback (on its own thread): hand the batch to the UI as a message."""
@@ -113,6 +138,9 @@ class OpsdashApp(App[int]):
             self._terminal_gone()
 
     def _terminal_gone(self) -> None:
+        self.exit(0)
+
+    def _exit_on_signal(self) -> None:
         self.exit(0)
 
     # -- state -----------------------------------------------------------------------------------

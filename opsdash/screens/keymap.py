@@ -27,6 +27,7 @@ class Command:
 
 COMMANDS: tuple[Command, ...] = (
     Command("quit", "q", "quit", "Quit", "app"),
+    Command("interrupt", "ctrl+c", "quit", "Quit (Ctrl+C)", "app", show=False, priority=True),
     Command("help", "question_mark,f1", "help", "Help", "app", key_display="?"),
     Command("audit", "a", "open_audit", "Audit log", "app"),
     Command("open-tenant", "enter", "open_tenant", "Open tenant", "overview"),

@@ -33,6 +33,7 @@ def make_app(tmp_path: Path) -> Iterable[Callable[..., OpsdashApp]]:
         tenants=TENANTS,
         keymap: dict[str, str] | None = None,
         read_only: bool = False,
+        engine_factory: Callable[..., Any] | None = None,
     ) -> OpsdashApp:
         fleet = make_fleet(tmp_path / f"fleet{len(stores)}", tenants, keymap)
         store = ResultStore(tmp_path / f"store{len(stores)}.sqlite3")
@@ -47,6 +48,7 @@ def make_app(tmp_path: Path) -> Iterable[Callable[..., OpsdashApp]]:
             clock=clock,
             read_only=read_only,
             refresh_s=3600,
+            engine_factory=engine_factory,
         )
 
     yield build

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
+import time
 from datetime import timedelta
 
 from textual.pilot import Pilot
+
 from opsdash.checks.base import CheckResult, Status
 from opsdash.screens.fleet_table import FleetTable
 from opsdash.screens.help_screen import HelpScreen
 from opsdash.screens.keymap import COMMANDS
+from opsdash.screens.messages import RowsRendered
 from opsdash.screens.overview import OverviewScreen
+from opsdash.screens.view_model import render_overview
 from tests.screens.scenarios import NOW, healthy_plans, mixed_plans, plan_results
 
 
@@ -155,3 +161,130 @@ async def test_no_color_keeps_status_words(make_app, monkeypatch) -> None:
         assert app.no_color
         statuses = {status for _, status in table_rows(app)}
     assert statuses == {"✗ CRIT", "! WARN", "? UNKN", "✓ OK"}
+
+
+async def wait_until(pilot: Pilot, condition, what: str, timeout_s: float = 10.0) -> None:
+    """Let the app run until ``condition()`` holds; fail naming ``what`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await pilot.pause(0.01)
+
+
+def visible_text(table: FleetTable) -> str:
+    """What the table paints now, line by line."""
+    return "\n".join(table.render_line(y).text for y in range(table.size.height))
+
+
+class RecordingEngine:
+    """An EngineLike that records what the dashboard asks of it."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.checks: list[str | None] = []
+
+    def start(self) -> None:
+        self.started.set()
+
+    def stop(self) -> None:
+        pass
+
+    def check_now(self, tenant: str | None = None) -> None:
+        self.checks.append(tenant)
+
+
+async def test_the_dashboard_asks_for_an_immediate_check_of_everyone_when_it_starts(make_app) -> None:
+    engine = RecordingEngine()
+    app = make_app(healthy(), engine_factory=lambda on_results: engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: engine.checks, "a check_now call")
+        assert engine.checks == [None]
+        assert app.engine is engine
+
+
+async def test_results_reach_the_table_through_the_refresh_tick_and_worker(make_app) -> None:
+    app = make_app(healthy())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        slower = CheckResult(
+            tenant="beta-shop",
+            check="db",
+            status=Status.WARN,
+            summary="slow",
+            details={"latency_ms": 900.0},
+            timestamp=NOW - timedelta(seconds=3),
+        )
+        post_from_thread(app, [slower])
+        await wait_until(pilot, lambda: app.latest[("beta-shop", "db")] is slower, "the batch to be absorbed")
+        screen._tick()
+        await settle(pilot)
+        rows = table_rows(app)
+        assert rows[0] == ("beta-shop", "! WARN")
+        assert screen.table.row("beta-shop")[2] == "! 900ms"
+        assert "WARN 1" in str(screen.query_one("#counts").content)
+
+
+async def test_a_stale_rendering_from_an_older_request_is_dropped(make_app) -> None:
+    app = make_app(mixed())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        before = table_rows(app)
+        old = render_overview(app.fleet.tenants, [], "", screen._columns_now(), NOW)
+        screen.post_message(RowsRendered(old, request=0, query="", base=screen._rendered, diff=None))
+        await settle(pilot)
+        assert table_rows(app) == before
+
+
+async def test_rows_off_screen_show_their_new_text_when_scrolled_into_view(make_app) -> None:
+    names = [(f"tenant-{i:03d}", ("bulk",)) for i in range(60)]
+    results = [
+        CheckResult(
+            tenant=name,
+            check="db",
+            status=Status.OK,
+            summary="ok",
+            details={"latency_ms": 10.0},
+            timestamp=NOW - timedelta(seconds=5),
+        )
+        for name, _ in names
+    ]
+    app = make_app(results, tenants=names)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        table = screen.table
+        assert table.row_count == 60
+        assert "tenant-000" in visible_text(table)
+        assert "tenant-059" not in visible_text(table)
+        post_from_thread(app, [results[-1].model_copy(update={"details": {"latency_ms": 777.0}})])
+        await settle(pilot)
+        screen.refresh_rows()
+        await settle(pilot)
+        await pilot.press("end")
+        await settle(pilot)
+        assert screen.selected_tenant() == "tenant-059"
+        assert "tenant-059" in visible_text(table)
+        assert "✓ 777ms" in visible_text(table)
+        assert str(screen.query_one("#why").content).startswith("tenant-059:")
+
+
+async def test_sigterm_makes_the_dashboard_exit_normally(make_app) -> None:
+    app = make_app(mixed())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        installed = signal.getsignal(signal.SIGTERM)
+        assert installed not in (signal.SIG_DFL, signal.SIG_IGN, None), "no SIGTERM handler installed"
+        os.kill(os.getpid(), signal.SIGTERM)
+        await wait_until(pilot, lambda: app._exit, "the app to exit")
+    assert app.return_code == 0
+    assert signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, signal.default_int_handler)
+
+
+async def test_ctrl_c_quits(make_app) -> None:
+    app = make_app(mixed())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+    assert app.return_code == 0

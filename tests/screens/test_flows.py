@@ -105,7 +105,7 @@ async def test_flip_flow_writes_env_file_and_audits(live: Live) -> None:
     app = app_for(live)
     async with app.run_test(size=(80, 24)) as pilot:
         await press(pilot, "enter", "right", "right")
-        assert "USE_DB_CLOUDINARY=\"true\" (on)" in text_of(pilot, "#body-cloudinary")
+        assert 'USE_DB_CLOUDINARY="true" (on)' in text_of(pilot, "#body-cloudinary")
         await press(pilot, "f")
         assert "Preflight: ✓ ENV config is complete and valid" in text_of(pilot, "#preflight")
         await pilot.press("enter")
