@@ -90,17 +90,7 @@ def test_readme_first_command_opens_the_dashboard_on_the_demo_fleet(tmp_path: Pa
         running.pane.kill()
 
 
-@pytest.mark.parametrize(
-    "how",
-    [
-        "q",
-        pytest.param(
-            "ctrl-c",
-            marks=pytest.mark.xfail(strict=True, reason="the dashboard does not quit on Ctrl+C yet"),
-        ),
-        "sigterm",
-    ],
-)
+@pytest.mark.parametrize("how", ["q", "ctrl-c", "sigterm"])
 def test_every_way_out_leaves_no_process_port_or_temp_file(demo: Demo, how: str) -> None:
     demo.wait_for_dashboard()
     ports = demo_ports(demo.tmpdir)
