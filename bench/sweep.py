@@ -1,0 +1,359 @@
+"""Issue 8 in one run: how fast opsdash sweeps a 10/100/1,000-tenant fleet behind a slow network.
+
+Seeds N tenant databases on one SecantusDB, puts a latency proxy (a separate process, ``--delay-ms`` each
+way) in front of it, checks that one find really costs a round trip, then times three DB + config passes:
+
+  (a) opsdash: ``Engine.run_once(groups=["db", "config"])``, as ``opsdash check --check db --check config``
+      runs it (db and config checks of every tenant plus the fleet-wide isolation check, recorded in the
+      results store), wall to wall, with a fresh engine (cold: new clients and connections) and again on
+      the same engine (warm: pooled connections, as ``opsdash watch`` and the dashboard run);
+  (b) naive: for each tenant, serially, a new pymongo MongoClient, connect, find_one on Company, close
+      (on a sample of ``--naive-sample`` tenants, scaled linearly when N is larger);
+  (c) floor: raw AsyncMongoClient finds on Company over one shared client, at opsdash's concurrency.
+
+It also times ``python -m opsdash check --tenant X`` as a whole process (median of ``--check-runs``) on a
+one-tenant fleet straight on the server with unconfigured integrations, and calls the dashboard helpers'
+``measure_refresh_block_ms`` and ``measure_tui_rss_mb`` when they exist. Prints one table.
+
+    python bench/sweep.py [--delay-ms 25] [--sizes 10,100,1000] [--repeat 3] [--naive-sample 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bson import ObjectId
+from pymongo import AsyncMongoClient, MongoClient
+
+from opsdash.config.fleet import Fleet, load_fleet
+from opsdash.engine.scheduler import Engine
+from opsdash.engine.store import ResultStore
+from opsdash.testing.fleetfile import TenantFiles, write_fleet
+from opsdash.testing.mongo_server import SecantusServer, database_url
+from opsdash.testing.seed import healthy_company, prisma_document
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+EXTRA_TABLES: dict[str, dict[str, Any]] = {}
+TARGET_SWEEP_S = 2.0
+TARGET_VS_NAIVE = 50.0
+TARGET_VS_FLOOR = 1.5
+TARGET_CHECK_S = 0.6
+TARGET_BLOCK_MS = 50.0
+TARGET_RSS_MB = 200.0
+
+
+def tenant_name(i: int) -> str:
+    return f"t{i:04d}"
+
+
+def company_fields(i: int) -> dict[str, Any]:
+    """A healthy Company with its own WhatsApp number, Cloudinary folder and SMTP user (isolation OK)."""
+    return healthy_company(
+        fullName=f"Tenant {i}",
+        whatsappPhoneNumberId=f"10990{i:08d}",
+        cloudinaryClientFolder=f"tenant-{i}",
+        smtpUser=f"mailer{i}@acme.example",
+        emailUser=f"mailer{i}@acme.example",
+    )
+
+
+def seed(server_url: str, count: int) -> None:
+    """One Prisma-shaped Company per tenant database, inserted directly (no proxy)."""
+    with MongoClient(server_url) as client:
+        for i in range(count):
+            name = tenant_name(i)
+            client[f"bench_{name}"]["Company"].insert_one(prisma_document(company_fields(i)))
+
+
+def write_bench_fleet(directory: Path, proxy_url: str, count: int) -> Path:
+    tenants = [
+        TenantFiles(tenant_name(i), database_url(proxy_url, f"bench_{tenant_name(i)}")) for i in range(count)
+    ]
+    return write_fleet(directory, tenants, tables={"state": {"dir": "state"}, **EXTRA_TABLES})
+
+
+class ProxyProcess:
+    """``LatencyProxy`` in its own process, so the proxy's work does not share the GIL with the sweeps."""
+
+    def __init__(self, target_port: int, delay_s: float) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--proxy-child", str(target_port), str(delay_s)],
+            stdout=subprocess.PIPE,
+            stdin=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        self.port = int(self.process.stdout.readline())
+
+    def stop(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def proxy_child(target_port: int, delay_s: float) -> None:
+    from opsdash.fakes.tcp import LatencyProxy
+
+    with LatencyProxy("127.0.0.1", target_port, delay_s) as proxy:
+        print(proxy.port, flush=True)
+        sys.stdin.read()
+
+
+def measure_find_ms(url: str, database: str) -> float:
+    """One find on an established connection (the handshake is done by a ping first)."""
+    with MongoClient(url, serverSelectionTimeoutMS=10_000) as client:
+        client.admin.command("ping")
+        sent = time.perf_counter()
+        client[database]["Company"].find_one({})
+        return (time.perf_counter() - sent) * 1000
+
+
+async def sweep_opsdash(engine: Engine) -> tuple[float, int]:
+    sent = time.perf_counter()
+    results = await engine.run_once(groups=["db", "config"])
+    return time.perf_counter() - sent, len(results)
+
+
+def check_results(fleet: Fleet, results_count: int) -> None:
+    from opsdash.checks.runner import group_check_ids
+
+    per_tenant = len(group_check_ids(fleet, "db")) + len(group_check_ids(fleet, "config")) + 1
+    expected = per_tenant * len(fleet.tenants)
+    if results_count != expected:
+        raise SystemExit(f"opsdash sweep returned {results_count} results, expected {expected}")
+
+
+async def opsdash_sweeps(fleet: Fleet, repeat: int) -> tuple[list[float], list[float]]:
+    """Cold passes (a fresh engine each) and warm passes (the last engine again)."""
+    cold: list[float] = []
+    warm: list[float] = []
+    store = ResultStore.for_fleet(fleet)
+    try:
+        for i in range(repeat):
+            engine = Engine(fleet, store=store, jitter=False)
+            try:
+                seconds, count = await sweep_opsdash(engine)
+                check_results(fleet, count)
+                cold.append(seconds)
+                if i == repeat - 1:
+                    for _ in range(repeat):
+                        seconds, count = await sweep_opsdash(engine)
+                        check_results(fleet, count)
+                        warm.append(seconds)
+            finally:
+                await engine.stop()
+    finally:
+        store.close()
+    return cold, warm
+
+
+def sweep_naive(urls: Sequence[tuple[str, str]]) -> float:
+    sent = time.perf_counter()
+    for url, database in urls:
+        client: MongoClient[dict[str, Any]] = MongoClient(url, serverSelectionTimeoutMS=10_000)
+        try:
+            client[database]["Company"].find_one({})
+        finally:
+            client.close()
+    return time.perf_counter() - sent
+
+
+async def floor_pass(client: AsyncMongoClient[dict[str, Any]], databases: Sequence[str], limit: int) -> float:
+    slots = asyncio.Semaphore(limit)
+
+    async def one(database: str) -> None:
+        async with slots:
+            await client[database]["Company"].find({}).limit(10).to_list()
+
+    sent = time.perf_counter()
+    await asyncio.gather(*(one(d) for d in databases))
+    return time.perf_counter() - sent
+
+
+async def floor_sweeps(
+    url: str, databases: Sequence[str], limit: int, pool: int, repeat: int
+) -> tuple[list[float], list[float]]:
+    cold: list[float] = []
+    warm: list[float] = []
+    for i in range(repeat):
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(url, maxPoolSize=pool)
+        try:
+            cold.append(await floor_pass(client, databases, limit))
+            if i == repeat - 1:
+                for _ in range(repeat):
+                    warm.append(await floor_pass(client, databases, limit))
+        finally:
+            await client.close()
+    return cold, warm
+
+
+def time_check_cli(server_url: str, workdir: Path, runs: int) -> list[float]:
+    """``python -m opsdash check --tenant solo`` on a one-tenant fleet straight on the server."""
+    with MongoClient(server_url) as client:
+        client["bench_solo"]["Company"].insert_one(
+            {"_id": ObjectId(), "fullName": "Solo", "email": "ops@solo.example"}
+        )
+    solo = TenantFiles("solo", database_url(server_url, "bench_solo"))
+    config = write_fleet(workdir, [solo], tables={"state": {"dir": "state"}})
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "0"}
+    command = [sys.executable, "-m", "opsdash", "--config", str(config), "check", "--tenant", "solo"]
+    subprocess.run(command, capture_output=True, env=env, cwd=workdir, check=False)
+    times = []
+    for _ in range(runs):
+        sent = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, env=env, cwd=workdir, check=False)
+        times.append(time.perf_counter() - sent)
+        if done.returncode not in (0, 1, 2):
+            raise SystemExit(f"opsdash check failed ({done.returncode}): {done.stderr.decode()[-500:]}")
+    return times
+
+
+def tui_measure(module_file: str, function: str) -> Callable[[int], float] | None:
+    path = BENCH_DIR / module_file
+    if not path.is_file():
+        return None
+    spec = importlib.util.spec_from_file_location(f"bench_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, function, None)
+
+
+@dataclass
+class Row:
+    measure: str
+    value: str
+    target: str
+    met: bool | None
+
+
+def verdict(met: bool | None, value: str) -> str:
+    if met is None:
+        return "pending" if value == "pending" else "-"
+    return "yes" if met else "MISSED"
+
+
+def print_table(rows: Sequence[Row]) -> None:
+    width = max(len(r.measure) for r in rows)
+    vwidth = max(len(r.value) for r in rows)
+    twidth = max(len(r.target) for r in rows)
+    print(f"| {'measure':<{width}} | {'result':<{vwidth}} | {'target':<{twidth}} | met |")
+    print(f"|{'-' * (width + 2)}|{'-' * (vwidth + 2)}|{'-' * (twidth + 2)}|-----|")
+    for r in rows:
+        met = verdict(r.met, r.value)
+        print(f"| {r.measure:<{width}} | {r.value:<{vwidth}} | {r.target:<{twidth}} | {met} |")
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--delay-ms", type=float, default=25.0, help="latency added each way (default 25)")
+    parser.add_argument("--sizes", default="10,100,1000", help="fleet sizes (default 10,100,1000)")
+    parser.add_argument("--repeat", type=int, default=3, help="passes per measure; medians are shown")
+    parser.add_argument("--naive-sample", type=int, default=100, help="tenants (b) visits")
+    parser.add_argument("--check-runs", type=int, default=5, help="runs of the opsdash check process")
+    parser.add_argument("--skip-tui", action="store_true", help="do not run the dashboard measures")
+    parser.add_argument("--proxy-child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.proxy_child:
+        proxy_child(int(args.proxy_child[0]), float(args.proxy_child[1]))
+        return 0
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    delay_s = args.delay_ms / 1000
+    print(f"load average before: {load_average()} (nproc {os.cpu_count()})")
+
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="opsdash-bench-") as tmp, SecantusServer() as server:
+        base = Path(tmp)
+        seeded = time.perf_counter()
+        seed(server.url, max(sizes))
+        print(f"seeded {max(sizes)} tenant databases in {time.perf_counter() - seeded:.1f} s")
+        proxy = ProxyProcess(server.port, delay_s)
+        try:
+            proxy_url = f"mongodb://127.0.0.1:{proxy.port}/?directConnection=true"
+            find_ms = measure_find_ms(proxy_url, f"bench_{tenant_name(0)}")
+            round_trip_ms = 2 * args.delay_ms
+            print(f"one find through the proxy: {find_ms:.1f} ms (one round trip = {round_trip_ms:g} ms)")
+            assert find_ms >= round_trip_ms, "the latency proxy does not delay finds"
+            for n in sizes:
+                directory = base / f"fleet{n}"
+                fleet = load_fleet(write_bench_fleet(directory, proxy_url, n))
+                concurrency = fleet.poll.max_concurrency
+                databases = [t.mongo.database for t in fleet.tenants]
+                cold, warm = asyncio.run(opsdash_sweeps(fleet, args.repeat))
+                floor_cold, floor_warm = asyncio.run(
+                    floor_sweeps(proxy_url, databases, concurrency, 256, args.repeat)
+                )
+                sample = min(n, args.naive_sample)
+                naive_sample = sweep_naive([(t.mongo.url, t.mongo.database) for t in fleet.tenants[:sample]])
+                naive = naive_sample * n / sample
+                a, aw = statistics.median(cold), statistics.median(warm)
+                c, cw = statistics.median(floor_cold), statistics.median(floor_warm)
+                scaled = f", scaled from {sample} tenants" if sample < n else ""
+                print(
+                    f"N={n}: (a) opsdash cold {a:.3f} s, warm {aw:.3f} s | (b) naive {naive:.2f} s{scaled}"
+                    f" | (c) floor cold {c:.3f} s, warm {cw:.3f} s | a/b {a / naive:.4f} ({naive / a:.0f}x)"
+                    f" | a/c cold {a / c:.2f}, warm {aw / cw:.2f} | load {load_average()}"
+                )
+                rows.append(Row(f"N={n} (a) opsdash sweep, cold / warm", f"{a:.3f} s / {aw:.3f} s",
+                                "<= 2 s at N=1000" if n == 1000 else "-",
+                                a <= TARGET_SWEEP_S if n == 1000 else None))
+                rows.append(Row(f"N={n} (b) naive serial sweep", f"{naive:.2f} s{scaled}", "-", None))
+                rows.append(Row(f"N={n} (c) floor, cold / warm", f"{c:.3f} s / {cw:.3f} s", "-", None))
+                rows.append(Row(f"N={n} a/b", f"{a / naive:.4f} ({naive / a:.0f}x faster)", ">= 50x faster",
+                                naive / a >= TARGET_VS_NAIVE))
+                rows.append(Row(f"N={n} a/c, cold / warm", f"{a / c:.2f} / {aw / cw:.2f}", "<= 1.5",
+                                a / c <= TARGET_VS_FLOOR and aw / cw <= TARGET_VS_FLOOR))
+        finally:
+            proxy.stop()
+        check_times = time_check_cli(server.url, base / "solo", args.check_runs)
+        check_s = statistics.median(check_times)
+        rows.append(Row(f"opsdash check, one tenant (median of {len(check_times)})", f"{check_s:.3f} s",
+                        "<= 0.6 s", check_s <= TARGET_CHECK_S))
+    print(f"opsdash check runs: {', '.join(f'{t:.3f}' for t in check_times)} s")
+
+    refresh = None if args.skip_tui else tui_measure("dashboard_refresh.py", "measure_refresh_block_ms")
+    rss = None if args.skip_tui else tui_measure("tui_rss.py", "measure_tui_rss_mb")
+    if refresh is None:
+        rows.append(Row("longest event-loop block, 1,000-row refresh", "pending", "<= 50 ms", None))
+    else:
+        block = refresh(1000)
+        rows.append(Row("longest event-loop block, 1,000-row refresh", f"{block:.1f} ms", "<= 50 ms",
+                        block <= TARGET_BLOCK_MS))
+    if rss is None:
+        rows.append(Row("peak RSS, TUI with 1,000 tenants", "pending", "<= 200 MB", None))
+    else:
+        mb = rss(1000)
+        rows.append(Row("peak RSS, TUI with 1,000 tenants", f"{mb:.0f} MB", "<= 200 MB", mb <= TARGET_RSS_MB))
+    print(f"load average after: {load_average()}")
+    print()
+    print(f"{args.delay_ms:g} ms each way; naive (b) serial; (a) and (c) at opsdash's poll.max_concurrency")
+    print_table(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
