@@ -17,7 +17,14 @@ from opsdash.checks.base import CheckResult, ErrorClass, Status
 from opsdash.checks.context import CheckContext
 from opsdash.checks.verdict import Deadline, Verdict, to_result
 from opsdash.config.fleet import Tenant
-from opsdash.engine.mongo import classify_mongo_error, describe_mongo_error
+from opsdash.engine.mongo import (
+    COMPANY_READ_LIMIT,
+    build_info,
+    classify_mongo_error,
+    company_documents,
+    describe_mongo_error,
+)
+from opsdash.engine.pass_cache import memo
 
 CHECK_ID = "db"
 
@@ -123,7 +130,34 @@ def _last_server_error(client: AsyncMongoClient[dict[str, Any]]) -> BaseExceptio
     return next((d.error for d in descriptions if d.error is not None), None)
 
 
+async def _timed_ping(
+    client: AsyncMongoClient[dict[str, Any]], timeout_s: float
+) -> float | PyMongoError:
+    try:
+        with pymongo.timeout(timeout_s):
+            sent = time.perf_counter()
+            await client.admin.command("ping")
+            return (time.perf_counter() - sent) * 1000
+    except PyMongoError as exc:
+        return exc
+
+
+async def cluster_latency_ms(
+    ctx: CheckContext, tenant: Tenant, timeout_s: float
+) -> float | PyMongoError:
+    """Round trip of a ping to the tenant's cluster (or the driver's error); once per cluster per pass,
+    as latency is a property of the path to the cluster, not of one database on it."""
+    client = ctx.clients.client_for(tenant.mongo)
+    return await memo(("ping", tenant.mongo.cluster_key), lambda: _timed_ping(client, timeout_s))
+
+
+def _first_failure(outcomes: Iterable[object]) -> BaseException | None:
+    return next((o for o in outcomes if isinstance(o, BaseException)), None)
+
+
 async def _probe(ctx: CheckContext, tenant: Tenant, deadline: Deadline, secrets: Iterable[str]) -> DbProbe:
+    """Ping, the Company read, dbStats and buildInfo in one round trip. Within a pass the Company read is
+    shared with the config checks, and ping and buildInfo with the other tenants of the cluster."""
     target = tenant.mongo
     base = DbProbe(target=target.display, database=target.database)
     client = ctx.clients.client_for(target)
@@ -131,14 +165,22 @@ async def _probe(ctx: CheckContext, tenant: Tenant, deadline: Deadline, secrets:
     try:
         async with asyncio.timeout(deadline.backstop()):
             with pymongo.timeout(deadline.remaining()):
-                sent = time.perf_counter()
-                await db.command("ping")
-                latency_ms = (time.perf_counter() - sent) * 1000
-                info, count, stats = await asyncio.gather(
-                    client.admin.command("buildInfo"),
-                    db[tenant.company_collection].count_documents({}),
+                timeout_s = deadline.remaining()
+                outcomes = await asyncio.gather(
+                    cluster_latency_ms(ctx, tenant, timeout_s),
+                    company_documents(ctx.clients, tenant, timeout_s),
                     db.command("dbStats"),
+                    build_info(ctx.clients, target, timeout_s),
+                    return_exceptions=True,
                 )
+                failure = _first_failure(outcomes)
+                if failure is not None:
+                    raise failure
+                latency_ms, documents, stats, info = outcomes
+                assert isinstance(documents, tuple) and isinstance(info, dict) and isinstance(stats, dict)
+                count = len(documents)
+                if count >= COMPANY_READ_LIMIT:
+                    count = await db[tenant.company_collection].count_documents({})
     except (PyMongoError, TimeoutError) as exc:
         if isinstance(exc, TimeoutError):
             last = _last_server_error(client)
@@ -160,7 +202,7 @@ async def _probe(ctx: CheckContext, tenant: Tenant, deadline: Deadline, secrets:
     return DbProbe(
         target=base.target,
         database=base.database,
-        latency_ms=round(latency_ms, 2),
+        latency_ms=round(float(latency_ms), 2),
         version=str(info.get("version")) if info.get("version") else None,
         company_count=int(count),
         data_size=int(stats.get("dataSize") or 0),

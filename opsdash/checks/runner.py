@@ -1,7 +1,8 @@
 """Run a tenant's check group (db, config or integrations) or the fleet-wide isolation check.
 
-Reads each tenant's env and Company documents once per group run, resolves them purely, runs the
-group's checks (integrations concurrently) within the deadline, and scrubs every result of the
+Reads each tenant's env and Company documents once per group run (once per pass inside
+``opsdash.engine.pass_cache.sweep``, shared by the db, config and isolation checks), resolves them purely,
+runs the group's checks (integrations concurrently) within the deadline, and scrubs every result of the
 tenant's secrets before returning it. A check that raises is reported UNKNOWN, never propagated.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,8 +29,9 @@ from opsdash.config.resolve import (
     resolve_tenant,
 )
 from opsdash.engine.mongo import read_company
+from opsdash.engine.pass_cache import memo
 from opsdash.engine.resolution import tenant_secrets
-from opsdash.redact import scrub
+from opsdash.redact import MASK, redact_dsn, scrub
 
 log = logging.getLogger(__name__)
 
@@ -127,15 +129,24 @@ class TenantState:
     env_error: str | None = None
 
 
-async def _read_env(tenant: Tenant) -> tuple[dict[str, str | None], str | None]:
+async def _read_env_now(tenant: Tenant) -> tuple[dict[str, str | None], str | None]:
     try:
         return await asyncio.to_thread(tenant.env_source.read), None
     except Exception as exc:
         return {}, short(str(exc) or type(exc).__name__)
 
 
+async def _read_env(tenant: Tenant) -> tuple[dict[str, str | None], str | None]:
+    """The tenant's env (or why it is unreadable); once per pass."""
+    return await memo(("env", tenant.name), lambda: _read_env_now(tenant))
+
+
 async def load_tenant(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> TenantState:
-    """Read env and Company documents (within ``timeout_s``) and resolve every service."""
+    """Read env and Company documents (within ``timeout_s``) and resolve every service; once per pass."""
+    return await memo(("tenant", tenant.name), lambda: _load_tenant_now(ctx, tenant, timeout_s))
+
+
+async def _load_tenant_now(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> TenantState:
     env, env_error = await _read_env(tenant)
     secrets = tenant_secrets(tenant, env, ctx.fleet.catalog)
     if env_error is not None:
@@ -149,6 +160,56 @@ async def load_tenant(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> Te
         secrets.extend(tenant_secrets(tenant, {}, ctx.fleet.catalog, document))
     resolution = resolve_tenant(tenant.name, ctx.fleet.catalog, env, read)
     return TenantState(env, read, resolution, secrets)
+
+
+
+
+class Scrubber:
+    """``CheckResult.scrubbed`` for many results of one tenant: the secrets sorted once, strings without a
+    DSN skip the regex, and a result with nothing to remove is returned as it is (no copy)."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        self._seen: dict[str, str] = {}
+        self._changed = False
+
+    def text(self, value: str) -> str:
+        cleaned = self._seen.get(value)
+        if cleaned is None:
+            cleaned = redact_dsn(value) if "@" in value and "://" in value else value
+            for secret in self._secrets:
+                if secret in cleaned:
+                    cleaned = cleaned.replace(secret, MASK)
+            self._seen[value] = cleaned
+        if cleaned != value:
+            self._changed = True
+        return cleaned
+
+    def _value(self, value: Any) -> Any:
+        kind = type(value)
+        if kind is str:
+            return self.text(value)
+        if kind is dict:
+            return {self._value(k): self._value(v) for k, v in value.items()}
+        if kind is list or kind is tuple:
+            if kind is tuple:
+                self._changed = True
+            return [self._value(v) for v in value]
+        if isinstance(value, str):
+            self._changed = True
+            return self.text(str.__str__(value))
+        if isinstance(value, dict | list | tuple):
+            self._changed = True
+            return self._value(dict(value) if isinstance(value, dict) else list(value))
+        return value
+
+    def result(self, result: CheckResult) -> CheckResult:
+        self._changed = False
+        summary = self.text(result.summary)
+        details = self._value(result.details)
+        if not self._changed:
+            return result
+        return result.model_copy(update={"summary": summary, "details": details})
 
 
 def _unknown(tenant: str, checks: tuple[str, ...], summary: str, started: datetime) -> list[CheckResult]:
@@ -251,21 +312,73 @@ async def run_group(
             results = _config_results(ctx, tenant, state, started)
         else:
             results = await _integration_results(ctx, tenant, state, deadline)
-    cleaned = [r.scrubbed(secrets) for r in results]
-    for result in cleaned:
-        log.debug("%s %s %s: %s", result.tenant, result.check, result.status.value, result.summary)
+    scrubber = Scrubber(secrets)
+    cleaned = [scrubber.result(r) for r in results]
+    if log.isEnabledFor(logging.DEBUG):
+        for result in cleaned:
+            log.debug("%s %s %s: %s", result.tenant, result.check, result.status.value, result.summary)
     return cleaned
 
 
 async def _profile(
     ctx: CheckContext, tenant: Tenant, deadline: Deadline
 ) -> tuple[isolation.TenantProfile, str | None, list[str]]:
+    timeout_s = deadline.remaining() * 0.5
     state, addresses = await asyncio.gather(
         load_tenant(ctx, tenant, min(deadline.remaining() * 0.8, ctx.fleet.poll.db_timeout)),
-        isolation.database_addresses(tenant.mongo, deadline.remaining() * 0.5),
+        memo(
+            ("addresses", tenant.mongo.hosts),
+            lambda: isolation.database_addresses(tenant.mongo, timeout_s),
+        ),
     )
     note = f"env unreadable: {state.env_error}" if state.env_error else None
     return isolation.profile_of(tenant.name, tenant.mongo, addresses, state.resolution), note, state.secrets
+
+
+def sharing_groups(profiles: Sequence[isolation.TenantProfile]) -> list[list[int]]:
+    """Pure: indexes of profiles split into groups such that tenants in different groups share no
+    identity the isolation check compares (database at an address, WhatsApp number, Cloudinary
+    folder, SMTP credentials); each group in the given order. Lets ``isolation.decide`` compare within
+    groups instead of every pair of a large fleet."""
+    parent = list(range(len(profiles)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    owner: dict[tuple[Any, ...], int] = {}
+    for i, p in enumerate(profiles):
+        keys: list[tuple[Any, ...]] = [("db", p.database, a) for a in p.db_addresses]
+        if p.whatsapp_phone_id:
+            keys.append(("whatsapp", p.whatsapp_phone_id))
+        if p.cloudinary:
+            keys.append(("cloudinary", p.cloudinary))
+        if p.smtp:
+            keys.append(("smtp", p.smtp))
+        for key in keys:
+            first = owner.setdefault(key, i)
+            parent[root(i)] = root(first)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(profiles)):
+        groups.setdefault(root(i), []).append(i)
+    return list(groups.values())
+
+
+def isolation_results(
+    profiles: Sequence[isolation.TenantProfile],
+    started: datetime,
+    duration_s: float,
+    notes: Mapping[str, str],
+) -> list[CheckResult]:
+    """``isolation.results`` over the whole fleet, computed group by group (see ``sharing_groups``)."""
+    out: list[CheckResult | None] = [None] * len(profiles)
+    for group in sharing_groups(profiles):
+        members = [profiles[i] for i in group]
+        for i, result in zip(group, isolation.results(members, started, duration_s, notes), strict=True):
+            out[i] = result
+    return [r for r in out if r is not None]
 
 
 async def run_fleet(ctx: CheckContext, deadline_s: float) -> list[CheckResult]:
@@ -273,9 +386,15 @@ async def run_fleet(ctx: CheckContext, deadline_s: float) -> list[CheckResult]:
     started = datetime.now(UTC)
     deadline = Deadline(deadline_s * WORK_SHARE)
     tenants = list(ctx.fleet.tenants)
-    loaded = await asyncio.gather(*(_profile(ctx, t, deadline) for t in tenants))
+    slots = asyncio.Semaphore(ctx.fleet.poll.max_concurrency)
+
+    async def bounded(tenant: Tenant) -> tuple[isolation.TenantProfile, str | None, list[str]]:
+        async with slots:
+            return await _profile(ctx, tenant, deadline)
+
+    loaded = await asyncio.gather(*(bounded(t) for t in tenants))
     notes = {p.tenant: note for p, note, _ in loaded if note}
-    results = isolation.results([p for p, _, _ in loaded], started, deadline.elapsed(), notes)
+    results = isolation_results([p for p, _, _ in loaded], started, deadline.elapsed(), notes)
     secrets_by_tenant: dict[str, Any] = {p.tenant: s for p, _, s in loaded}
-    all_secrets = [s for secrets in secrets_by_tenant.values() for s in secrets]
-    return [r.scrubbed(all_secrets) for r in results]
+    scrubber = Scrubber(s for secrets in secrets_by_tenant.values() for s in secrets)
+    return [scrubber.result(r) for r in results]

@@ -1,10 +1,14 @@
-"""MongoDB at the edge: one shared async client per cluster and credentials, and the Company read."""
+"""MongoDB at the edge: one shared async client per cluster and credentials, and the Company read.
+
+Within a pass (``opsdash.engine.pass_cache.sweep``) a tenant's Company documents are read once and a
+cluster's ``buildInfo`` is asked once, whichever check asks first.
+"""
 
 from __future__ import annotations
 
 import re
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pymongo
@@ -23,9 +27,16 @@ from pymongo.errors import (
 from opsdash.checks.base import ErrorClass
 from opsdash.config.fleet import MongoTarget, Tenant
 from opsdash.config.resolve import CompanyRead
+from opsdash.engine.pass_cache import memo
 from opsdash.redact import scrub
 
 COMPANY_READ_LIMIT = 10
+MAX_POOL_SIZE = 256
+"""Connections per cluster: checks are latency-bound, so a pass keeps many requests in flight."""
+MAX_CONNECTING = 32
+"""Connections a pool may open at once (the driver's default, 2, makes a cold pass wait on handshakes)."""
+CompanyDocuments = tuple[dict[str, Any], ...] | PyMongoError
+"""What a Company read returned: up to ``COMPANY_READ_LIMIT`` documents, or the driver's error."""
 _AUTH_CODES = {13, 18, 8000}
 
 
@@ -35,9 +46,12 @@ class MongoClients:
     Clients are lazy and bound to the event loop that first uses them.
     """
 
-    def __init__(self, *, timeout_s: float = 5.0, app_name: str = "opsdash") -> None:
+    def __init__(
+        self, *, timeout_s: float = 5.0, app_name: str = "opsdash", event_listeners: Sequence[Any] = ()
+    ) -> None:
         self._timeout_ms = int(timeout_s * 1000)
         self._app_name = app_name
+        self._listeners = list(event_listeners)
         self._clients: dict[tuple[Any, ...], AsyncMongoClient[dict[str, Any]]] = {}
 
     def __len__(self) -> int:
@@ -53,9 +67,11 @@ class MongoClients:
                 serverSelectionTimeoutMS=self._timeout_ms,
                 connectTimeoutMS=self._timeout_ms,
                 socketTimeoutMS=self._timeout_ms,
-                maxPoolSize=200,
+                maxPoolSize=MAX_POOL_SIZE,
+                maxConnecting=MAX_CONNECTING,
                 tz_aware=True,
                 connect=False,
+                event_listeners=self._listeners,
             )
             self._clients[key] = client
         return client
@@ -122,15 +138,48 @@ def describe_mongo_error(exc: BaseException, secrets: Iterable[str] = ()) -> str
     return scrub(f"{type(exc).__name__}: {first}", secrets)[:300]
 
 
+async def _find_company(clients: MongoClients, tenant: Tenant, timeout_s: float) -> CompanyDocuments:
+    collection = clients.client_for(tenant.mongo)[tenant.mongo.database][tenant.company_collection]
+    try:
+        with pymongo.timeout(timeout_s):
+            return tuple(await collection.find({}).limit(COMPANY_READ_LIMIT).to_list())
+    except PyMongoError as exc:
+        return exc
+
+
+async def company_documents(clients: MongoClients, tenant: Tenant, timeout_s: float) -> CompanyDocuments:
+    """The tenant's Company documents (at most ``COMPANY_READ_LIMIT``) or the driver's error.
+
+    Once per pass."""
+    return await memo(
+        ("company", tenant.name, tenant.mongo.url, tenant.company_collection),
+        lambda: _find_company(clients, tenant, timeout_s),
+    )
+
+
+async def _ask_build_info(
+    client: AsyncMongoClient[dict[str, Any]], timeout_s: float
+) -> dict[str, Any] | PyMongoError:
+    try:
+        with pymongo.timeout(timeout_s):
+            return dict(await client.admin.command("buildInfo"))
+    except PyMongoError as exc:
+        return exc
+
+
+async def build_info(
+    clients: MongoClients, target: MongoTarget, timeout_s: float
+) -> dict[str, Any] | PyMongoError:
+    """The cluster's ``buildInfo`` reply or the driver's error; once per cluster per pass."""
+    client = clients.client_for(target)
+    return await memo(("buildInfo", target.cluster_key), lambda: _ask_build_info(client, timeout_s))
+
+
 async def read_company(
     clients: MongoClients, tenant: Tenant, timeout_s: float, secrets: Iterable[str] = ()
 ) -> CompanyRead:
     """Read the tenant's Company documents the way ``findFirst()`` sees them, within a deadline."""
-    client = clients.client_for(tenant.mongo)
-    collection = client[tenant.mongo.database][tenant.company_collection]
-    try:
-        with pymongo.timeout(timeout_s):
-            documents = await collection.find({}).limit(COMPANY_READ_LIMIT).to_list()
-    except PyMongoError as exc:
-        return CompanyRead(error=describe_mongo_error(exc, secrets))
-    return CompanyRead(documents=tuple(documents))
+    outcome = await company_documents(clients, tenant, timeout_s)
+    if isinstance(outcome, PyMongoError):
+        return CompanyRead(error=describe_mongo_error(outcome, secrets))
+    return CompanyRead(documents=outcome)

@@ -133,7 +133,7 @@ async def test_host_that_does_not_exist_is_crit_dns(
         ({"failCommands": ["ping"], "errorCode": 13}, "auth"),
         ({"failCommands": ["ping"], "errorCode": 18}, "auth"),
         ({"failCommands": ["ping"], "errorCode": 50}, "timeout"),
-        ({"failCommands": ["count", "aggregate"], "errorCode": 2}, "protocol"),
+        ({"failCommands": ["find", "dbStats"], "errorCode": 2}, "protocol"),
         ({"failCommands": ["ping"], "errorCode": 91}, "connect"),
         ({"failCommands": ["ping"], "closeConnection": True}, "connect"),
     ],

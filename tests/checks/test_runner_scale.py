@@ -1,0 +1,73 @@
+"""The runner's fleet-scale shortcuts give exactly what the plain versions give: scrubbing and isolation."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime
+
+from opsdash.checks import isolation
+from opsdash.checks.base import CheckResult, Status
+from opsdash.checks.runner import Scrubber, isolation_results, sharing_groups
+
+SECRETS = ["cnry-token-1234", "cnry-token", "pw-secret", "abc", ""]
+
+
+def result(summary: str, details: dict[str, object]) -> CheckResult:
+    return CheckResult(
+        tenant="acme", check="config:whatsapp", status=Status.WARN, summary=summary, details=details
+    )
+
+
+def test_scrubbing_matches_check_result_scrubbed_and_keeps_clean_results_as_they_are() -> None:
+    dirty = result(
+        "failed: mongodb://ops:pw-secret@db.example/acme said cnry-token-1234 (abc)",
+        {
+            "cnry-token": {"nested": ["x cnry-token-1234 y", ("tuple", "pw-secret"), 3, None]},
+            "url": "https://user:hidden@host.example/path",
+            Status.OK: Status.WARN,
+            "plain": 1.5,
+        },
+    )
+    clean = result("complete (db)", {"fields": {"a": {"source": "db", "value": "<set sha256:12345678>"}}})
+    with_tuple = result("ok", {"list": ("a", "b")})
+    scrubber = Scrubber(SECRETS)
+    for original in (dirty, clean, with_tuple):
+        assert scrubber.result(original) == original.scrubbed(SECRETS)
+        assert scrubber.result(original).model_dump_json() == original.scrubbed(SECRETS).model_dump_json()
+    assert scrubber.result(clean) is clean
+    assert "pw-secret" not in scrubber.result(dirty).model_dump_json()
+    assert "cnry-token" not in scrubber.result(dirty).model_dump_json()
+
+
+def profile(name: str, **kwargs: object) -> isolation.TenantProfile:
+    defaults: dict[str, object] = {
+        "database": name,
+        "db_addresses": frozenset({"127.0.0.1:27017"}),
+        "db_display": f"127.0.0.1:27017/{name}",
+    }
+    return isolation.TenantProfile(tenant=name, **{**defaults, **kwargs})  # type: ignore[arg-type]
+
+
+PROFILES = [
+    profile("a", database="shared"),
+    profile("b", database="shared", db_addresses=frozenset({"10.0.0.1:27017", "127.0.0.1:27017"})),
+    profile("c", whatsapp_phone_id="111"),
+    profile("d", whatsapp_phone_id="111", cloudinary=("cloud", "f")),
+    profile("e", cloudinary=("cloud", "f"), smtp=("smtp.x", "u", "fp")),
+    profile("f", smtp=("smtp.x", "u", "fp")),
+    profile("g", database="shared", db_addresses=frozenset({"10.9.9.9:27017"})),
+    profile("h", cloudinary=("cloud", "other")),
+    profile("i"),
+]
+
+
+def test_tenants_that_share_nothing_land_in_different_groups() -> None:
+    groups = [[PROFILES[i].tenant for i in g] for g in sharing_groups(PROFILES)]
+    assert sorted(groups) == [["a", "b"], ["c", "d", "e", "f"], ["g"], ["h"], ["i"]]
+
+
+def test_isolation_by_groups_is_isolation_over_the_whole_fleet() -> None:
+    started = datetime(2026, 5, 1, tzinfo=UTC)
+    notes = {"i": "env unreadable: nope"}
+    for order in itertools.islice(itertools.permutations(PROFILES), 0, 200, 7):
+        assert isolation_results(order, started, 0.5, notes) == isolation.results(order, started, 0.5, notes)
