@@ -1,6 +1,7 @@
 """The engine: polls every tenant's check groups on a schedule and hands each batch to the store.
 
-One APScheduler job per (tenant, group), first runs staggered across the interval. A global semaphore caps
+One APScheduler job per (tenant, group), first runs staggered across a short start window (data at once,
+without every tenant hitting its cluster in the same instant), then every interval. A global semaphore caps
 concurrent runs; a hard deadline ends a hung run with ``timeout_results``; a run never overlaps its own
 previous run; a failing target backs off exponentially. Every batch goes to ``store.record()`` and then to
 ``on_results(results, transitions)``.
@@ -9,18 +10,21 @@ previous run; a failing target backs off exponentially. Every batch goes to ``st
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
+from apscheduler.executors.asyncio import AsyncIOExecutor
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from opsdash.checks.base import CheckResult, Status
 from opsdash.checks.context import CHECK_GROUPS, CheckContext, CheckGroup, group_deadline, group_interval
 from opsdash.config.fleet import Fleet, Tenant
+from opsdash.engine import pass_cache
 from opsdash.engine.backoff import DEFAULT_JITTER, backoff_delay, is_target_failure
 from opsdash.engine.store import ResultStore, Transition
 from opsdash.redact import scrub
@@ -30,6 +34,9 @@ logger = logging.getLogger(__name__)
 FLEET_JOB = "fleet"
 ISOLATION_CHECK = "isolation"
 PRUNE_EVERY_S = 3600.0
+STAGGER_PER_TENANT_S = 0.005
+"""Start window per tenant: 1,000 tenants get their first results within 5 s of start."""
+STAGGER_MIN_S = 1.0
 ResultsCallback = Callable[[list[CheckResult], list[Transition]], None]
 JobGroup = CheckGroup | Literal["fleet"]
 
@@ -68,6 +75,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def start_window(tenants: int, interval: float) -> float:
+    """Seconds over which first runs are spread: about 5 ms per tenant, at least 1 s, at most the interval."""
+    return min(interval, max(STAGGER_MIN_S, tenants * STAGGER_PER_TENANT_S))
+
+
 def stagger_offsets(count: int, interval: float, phase: float = 0.0) -> list[float]:
     """First-run offsets (seconds) spreading ``count`` jobs evenly over one interval.
 
@@ -101,6 +113,15 @@ def failed_run_results(
         )
         for check in check_ids
     ]
+
+
+class _EngineExecutor(AsyncIOExecutor):  # type: ignore[misc]
+    """APScheduler's asyncio executor, except that shutdown leaves job tasks alone: ``Engine.stop`` owns the
+    runs in flight (waits, then cancels them), and a job cancelled by the executor would be logged as a
+    failure with a traceback. Jobs that start after shutdown return at once."""
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._pending_futures.clear()
 
 
 def _default_runner() -> Runner:
@@ -161,13 +182,15 @@ class Engine:
         return frozenset(self._in_flight)
 
     async def start(self) -> None:
-        """Schedule every (tenant, group) job and the fleet job on the running loop, staggered."""
+        """Schedule every (tenant, group) job and the fleet job on the running loop, first runs staggered
+        over ``start_window``."""
         if self._scheduler is not None:
             return
         self._loop = asyncio.get_running_loop()
         self._stopping = False
         scheduler = AsyncIOScheduler(
             event_loop=self._loop,
+            executors={"default": _EngineExecutor()},
             timezone=UTC,
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
         )
@@ -179,13 +202,14 @@ class Engine:
                 tenants, stagger_offsets(len(tenants), 1.0, phase), strict=True
             ):
                 interval = group_interval(tenant.poll, group)
+                window = start_window(len(tenants), interval)
                 scheduler.add_job(
                     self._fire_group,
                     IntervalTrigger(seconds=interval, start_date=now, timezone=UTC),
                     args=(tenant, group),
                     id=self._job_id(tenant.name, group),
                     name=f"{group} checks of {tenant.name}",
-                    next_run_time=now + timedelta(seconds=offset * interval),
+                    next_run_time=now + timedelta(seconds=offset * window),
                 )
         fleet_interval = group_interval(self.fleet.poll, "config")
         scheduler.add_job(
@@ -227,20 +251,25 @@ class Engine:
     async def run_once(
         self, tenants: Sequence[str] | None = None, groups: Sequence[CheckGroup] | None = None
     ) -> list[CheckResult]:
-        """One pass over the chosen tenants and groups, concurrently under the cap; recorded and returned.
+        """One pass over the chosen tenants and groups, concurrently under the cap; recorded (one batch,
+        one transaction) and returned.
 
-        The fleet-wide isolation check runs with the "config" group (limited to the chosen tenants).
-        A pair already running (started by the schedule) is skipped.
+        Within the pass each tenant's env and Company documents are read once (``pass_cache``). The
+        fleet-wide isolation check runs with the "config" group (limited to the chosen tenants). A pair
+        already running (started by the schedule) is skipped.
         """
         selected = self.fleet.select(tenants)
         chosen = tuple(groups) if groups else CHECK_GROUPS
         runs: list[Coroutine[Any, Any, list[CheckResult]]] = [
-            self._run_group(tenant, group) for tenant in selected for group in chosen
+            self._run_group(tenant, group, publish=False) for tenant in selected for group in chosen
         ]
         if "config" in chosen:
-            runs.append(self._run_fleet(frozenset(t.name for t in selected)))
-        batches = await asyncio.gather(*runs)
-        return [result for batch in batches for result in batch]
+            runs.append(self._run_fleet(frozenset(t.name for t in selected), publish=False))
+        with pass_cache.sweep():
+            batches = await asyncio.gather(*runs)
+        results = [result for batch in batches for result in batch]
+        self._publish(results)
+        return results
 
     def check_now(self, tenant: str | None = None) -> None:
         """Run every group of one tenant (or of all, plus the fleet check) now; safe from any thread."""
@@ -294,11 +323,17 @@ class Engine:
         return task
 
     async def _fire_group(self, tenant: Tenant, group: CheckGroup) -> None:
-        # Shielded: APScheduler cancels its own job futures on shutdown; stop() decides about ours.
-        await asyncio.shield(self._spawn(self._run_group(tenant, group)))
+        # Shielded, and a cancellation is the end of the job, not its failure: stop() decides about runs.
+        if self._scheduler is None:
+            return
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(self._spawn(self._run_group(tenant, group)))
 
     async def _fire_fleet(self) -> None:
-        await asyncio.shield(self._spawn(self._run_fleet(None)))
+        if self._scheduler is None:
+            return
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(self._spawn(self._run_fleet(None)))
 
     def _check_now_on_loop(self, tenant: str | None) -> None:
         if self._stopping or self._scheduler is None:
@@ -309,7 +344,9 @@ class Engine:
         if tenant is None:
             self._spawn(self._run_fleet(None))
 
-    async def _run_group(self, tenant: Tenant, group: CheckGroup) -> list[CheckResult]:
+    async def _run_group(
+        self, tenant: Tenant, group: CheckGroup, *, publish: bool = True
+    ) -> list[CheckResult]:
         key = (tenant.name, group)
         if key in self._in_flight:
             return []
@@ -339,10 +376,11 @@ class Engine:
         finally:
             self._in_flight.discard(key)
         self._pace(tenant, group, results)
-        self._publish(results)
+        if publish:
+            self._publish(results)
         return results
 
-    async def _run_fleet(self, only: frozenset[str] | None) -> list[CheckResult]:
+    async def _run_fleet(self, only: frozenset[str] | None, *, publish: bool = True) -> list[CheckResult]:
         key = (None, FLEET_JOB)
         if key in self._in_flight:
             return []
@@ -368,7 +406,8 @@ class Engine:
             self._in_flight.discard(key)
         if only is not None:
             results = [r for r in results if r.tenant in only]
-        self._publish(results)
+        if publish:
+            self._publish(results)
         return results
 
     def _fleet_failure(
@@ -412,6 +451,8 @@ class Engine:
             logger.exception("on_results callback failed")
 
     async def _prune(self) -> None:
+        if self._scheduler is None:
+            return
         removed = self.store.prune()
         if removed:
             logger.info("pruned %d old rows from the results store", removed)

@@ -15,7 +15,7 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobEvent
 from opsdash.checks.base import CheckResult, Status
 from opsdash.checks.context import CheckGroup, group_deadline
 from opsdash.config.fleet import Fleet, Tenant
-from opsdash.engine.scheduler import Engine, JobInfo, stagger_offsets
+from opsdash.engine.scheduler import Engine, JobInfo, stagger_offsets, start_window
 from opsdash.engine.store import ResultStore, Transition
 from tests.engine.fakes import CHECK_IDS, FakeRunner, Outcome, make_fleet
 
@@ -62,7 +62,16 @@ def test_stagger_spreads_first_runs_evenly_over_the_interval() -> None:
     assert stagger_offsets(0, 10.0) == []
 
 
-async def test_first_runs_are_staggered_across_each_interval(tmp_path: Path, store: ResultStore) -> None:
+def test_the_start_window_grows_with_the_fleet_within_one_second_and_the_interval() -> None:
+    assert start_window(4, 600.0) == 1.0
+    assert start_window(1000, 300.0) == pytest.approx(5.0)
+    assert start_window(1000, 2.0) == 2.0
+    assert start_window(0, 0.5) == 0.5
+
+
+async def test_first_runs_are_staggered_across_a_short_start_window(
+    tmp_path: Path, store: ResultStore
+) -> None:
     names = ["a", "b", "c", "d"]
     fleet = make_fleet(tmp_path, names, poll=LONG)
     engine, _ = engine_for(fleet, store, FakeRunner())
@@ -71,9 +80,9 @@ async def test_first_runs_are_staggered_across_each_interval(tmp_path: Path, sto
     try:
         for group in ("db", "config", "integrations"):
             firsts = [engine.job(name, group).next_run for name in names]
-            assert all(f is not None and before <= f < before + timedelta(seconds=601) for f in firsts)
+            assert all(f is not None and before <= f < before + timedelta(seconds=1.1) for f in firsts)
             gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(firsts)]  # type: ignore[operator]
-            assert all(gap == pytest.approx(150, abs=1) for gap in gaps), (group, gaps)
+            assert all(gap == pytest.approx(0.25, abs=0.01) for gap in gaps), (group, gaps)
         db_first = engine.job("a", "db").next_run
         config_first = engine.job("a", "config").next_run
         assert db_first != config_first
@@ -249,7 +258,7 @@ async def test_a_hung_group_ends_crit_timeout_at_its_deadline_while_others_keep_
     never = asyncio.Event()
 
     async def behaviour(tenant: Tenant, group: CheckGroup) -> Outcome:
-        if tenant.name == "hung":
+        if (tenant.name, group) == ("hung", "db"):
             await never.wait()
         return Status.OK, None
 
@@ -266,7 +275,7 @@ async def test_a_hung_group_ends_crit_timeout_at_its_deadline_while_others_keep_
     assert (hung.status, hung.error_class) == (Status.CRIT, "timeout")
     assert hung.duration_s <= deadline * 1.2
     assert store.latest_one("hung", "db") == hung
-    (hung_run,) = [r for r in runner.runs if r.tenant == "hung"]
+    (hung_run,) = [r for r in runner.runs if (r.tenant, r.group) == ("hung", "db")]
     assert hung_run.ended is not None
     assert hung_run.ended - hung_run.started <= deadline * 1.2
     for other in ("b", "c"):

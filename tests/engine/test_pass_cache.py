@@ -1,0 +1,139 @@
+"""One pass, one read: within ``Engine.run_once`` each tenant's Company documents are read once, each
+cluster is pinged and asked for buildInfo once, and the results are the same as without sharing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pymongo import monitoring
+
+from opsdash.checks import runner
+from opsdash.checks.base import Status
+from opsdash.checks.context import CheckContext
+from opsdash.engine import pass_cache
+from opsdash.engine.mongo import COMPANY_READ_LIMIT, MongoClients
+from opsdash.engine.scheduler import Engine
+from opsdash.engine.store import ResultStore
+from opsdash.testing.mongo_server import database_url
+from opsdash.testing.seed import healthy_company, seed_company
+from tests.engine.fakes import make_fleet
+
+
+class CommandCounter(monitoring.CommandListener):
+    """Counts the commands a client sends, by name (what the server sees)."""
+
+    def __init__(self) -> None:
+        self.sent: Counter[str] = Counter()
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.sent[event.command_name] += 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[ResultStore]:
+    with ResultStore(tmp_path / "state" / "opsdash.sqlite3") as opened:
+        yield opened
+
+
+async def test_a_read_runs_once_per_pass_and_every_time_outside_one() -> None:
+    calls = 0
+    gate = asyncio.Event()
+
+    async def read() -> int:
+        nonlocal calls
+        calls += 1
+        mine = calls
+        await gate.wait()
+        return mine
+
+    async def two_readers() -> list[int]:
+        readers = [asyncio.ensure_future(pass_cache.memo("k", read)) for _ in range(2)]
+        await asyncio.sleep(0)
+        gate.set()
+        return list(await asyncio.gather(*readers))
+
+    with pass_cache.sweep():
+        assert await two_readers() == [1, 1]
+        assert await pass_cache.memo("k", read) == 1
+    assert pass_cache.current() is None
+    gate.clear()
+    assert await two_readers() == [2, 3]
+
+
+async def test_a_caller_that_gives_up_leaves_the_shared_read_to_the_others() -> None:
+    gate = asyncio.Event()
+
+    async def read() -> str:
+        await gate.wait()
+        return "documents"
+
+    with pass_cache.sweep():
+        impatient = asyncio.ensure_future(pass_cache.memo("k", read))
+        patient = asyncio.ensure_future(pass_cache.memo("k", read))
+        await asyncio.sleep(0)
+        impatient.cancel()
+        gate.set()
+        assert await patient == "documents"
+    assert impatient.cancelled()
+
+
+def seeded_fleet(tmp_path: Path, base_url: str, companies: dict[str, int]) -> Any:
+    urls = {}
+    for name, count in companies.items():
+        database = f"pass_{tmp_path.name[-12:]}_{name}"
+        seed_company(base_url, database, *[healthy_company(fullName=f"{name} {i}") for i in range(count)])
+        urls[name] = database_url(base_url, database)
+    return make_fleet(tmp_path, list(companies), urls=urls, poll={"db_timeout": 10})
+
+
+async def test_a_db_and_config_pass_reads_each_company_once_and_asks_the_cluster_once(
+    tmp_path: Path, store: ResultStore, mongo_url: str
+) -> None:
+    fleet = seeded_fleet(tmp_path, mongo_url, {"a": 1, "b": 1, "c": 2})
+    counter = CommandCounter()
+    ctx = CheckContext.create(fleet)
+    ctx.clients = MongoClients(timeout_s=10, event_listeners=[counter])
+    engine = Engine(fleet, store=store, ctx=ctx, jitter=False)
+    try:
+        results = await engine.run_once(groups=["db", "config"])
+    finally:
+        await engine.stop()
+        await ctx.aclose()
+    expected_ids = {
+        *runner.group_check_ids(fleet, "db"), *runner.group_check_ids(fleet, "config"), "isolation"
+    }
+    for name in "abc":
+        assert {r.check for r in results if r.tenant == name} == expected_ids
+    db = {r.tenant: r for r in results if r.check == "db"}
+    assert {t: (r.status, r.details["company_count"]) for t, r in db.items()} == {
+        "a": (Status.OK, 1), "b": (Status.OK, 1), "c": (Status.WARN, 2)
+    }
+    assert all(r.details["latency_ms"] >= 0 and r.details["data_size"] > 0 for r in db.values())
+    assert counter.sent["find"] == 3
+    assert counter.sent["dbStats"] == 3
+    assert counter.sent["ping"] == 1
+    assert counter.sent["buildInfo"] == 1
+    assert counter.sent["aggregate"] == counter.sent["count"] == 0
+
+
+async def test_more_company_documents_than_one_read_holds_are_counted_exactly(
+    tmp_path: Path, store: ResultStore, mongo_url: str
+) -> None:
+    fleet = seeded_fleet(tmp_path, mongo_url, {"crowded": COMPANY_READ_LIMIT + 2})
+    engine = Engine(fleet, store=store, jitter=False)
+    try:
+        [db] = [r for r in await engine.run_once(groups=["db"]) if r.check == "db"]
+    finally:
+        await engine.stop()
+    assert (db.status, db.details["company_count"]) == (Status.WARN, COMPANY_READ_LIMIT + 2)
