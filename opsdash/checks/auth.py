@@ -14,8 +14,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from opsdash.checks.base import CheckResult, Status
 from opsdash.checks.context import CheckContext
 from opsdash.checks.verdict import (
@@ -110,6 +108,8 @@ def decide(http_status: int, body: Any, expected_origin: str, location: str | No
 
 async def probe(ctx: CheckContext, callback_url: str, deadline: Deadline) -> Verdict:
     """GET the providers list; network failures classified."""
+    import httpx
+
     expected = origin(callback_url)
     url = providers_url(callback_url, ctx.fleet.endpoints.auth_providers_path)
     if expected is None or url is None:

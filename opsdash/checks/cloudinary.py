@@ -17,9 +17,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import cloudinary.api
-from cloudinary.exceptions import NotFound
-
 from opsdash.checks.base import CheckResult, ErrorClass, Status
 from opsdash.checks.context import CheckContext
 from opsdash.checks.verdict import (
@@ -153,6 +150,9 @@ def config_from(res: ServiceResolution) -> CloudinaryConfig | None:
 
 
 def _probe_sync(cfg: CloudinaryConfig, base_url: str, deadline: Deadline) -> CloudinaryProbe:
+    import cloudinary.api
+    from cloudinary.exceptions import NotFound
+
     def options() -> dict[str, Any]:
         return {
             "cloud_name": cfg.cloud_name,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass, field
-from typing import Literal
-
-import httpx
+from typing import TYPE_CHECKING, Literal
 
 from opsdash.config.fleet import Fleet, PollSettings
 from opsdash.engine.mongo import MongoClients
+
+if TYPE_CHECKING:
+    import httpx
 
 CheckGroup = Literal["db", "config", "integrations"]
 CHECK_GROUPS: tuple[CheckGroup, ...] = ("db", "config", "integrations")
@@ -31,28 +32,47 @@ def group_deadline(poll: PollSettings, group: CheckGroup) -> float:
     return min(timeout, 0.8 * group_interval(poll, group))
 
 
+def trust_for(fleet: Fleet) -> ssl.SSLContext:
+    """The system CAs plus ``[endpoints] extra_ca_file``; certificate verification is always on."""
+    context = ssl.create_default_context()
+    if fleet.endpoints.extra_ca_file:
+        context.load_verify_locations(cafile=fleet.endpoints.extra_ca_file)
+    return context
+
+
 @dataclass
 class CheckContext:
-    """Shared drivers for one process: MongoDB clients per cluster, one HTTP client, TLS trust."""
+    """Shared drivers for one process: MongoDB clients per cluster, one HTTP client, TLS trust.
+
+    The HTTP client and the TLS context are made on first use, so a run without live probes (``opsdash
+    check --check db``, unconfigured integrations) never loads httpx or the system certificate store.
+    """
 
     fleet: Fleet
     clients: MongoClients
-    http: httpx.AsyncClient
-    ssl_context: ssl.SSLContext = field(default_factory=ssl.create_default_context)
+    http_client: httpx.AsyncClient | None = None
+    tls: ssl.SSLContext | None = field(default=None, repr=False)
 
     @classmethod
     def create(cls, fleet: Fleet) -> CheckContext:
-        """Build the shared drivers; certificate verification is always on."""
-        ssl_context = ssl.create_default_context()
-        if fleet.endpoints.extra_ca_file:
-            ssl_context.load_verify_locations(cafile=fleet.endpoints.extra_ca_file)
-        return cls(
-            fleet=fleet,
-            clients=MongoClients(timeout_s=fleet.poll.db_timeout),
-            http=httpx.AsyncClient(verify=ssl_context, follow_redirects=False),
-            ssl_context=ssl_context,
-        )
+        """Build the shared drivers (the HTTP client and TLS trust lazily)."""
+        return cls(fleet=fleet, clients=MongoClients(timeout_s=fleet.poll.db_timeout))
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext:
+        if self.tls is None:
+            self.tls = trust_for(self.fleet)
+        return self.tls
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        if self.http_client is None:
+            import httpx
+
+            self.http_client = httpx.AsyncClient(verify=self.ssl_context, follow_redirects=False)
+        return self.http_client
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        if self.http_client is not None:
+            await self.http_client.aclose()
         await self.clients.close()

@@ -13,9 +13,7 @@ import ssl
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
-
-import aiosmtplib
+from typing import TYPE_CHECKING, Any, Literal
 
 from opsdash.checks.base import CheckResult, ErrorClass, Status
 from opsdash.checks.context import CheckContext
@@ -30,6 +28,9 @@ from opsdash.checks.verdict import (
 )
 from opsdash.config.resolve import ServiceResolution
 from opsdash.redact import scrub
+
+if TYPE_CHECKING:
+    import aiosmtplib
 
 CHECK_ID = "smtp"
 IMPLICIT_TLS_PORT = 465
@@ -95,6 +96,8 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 def classify(exc: BaseException, stage: Stage, implicit_tls: bool) -> SmtpFailure:
     """Pure: an exception raised at ``stage`` to a failure kind."""
+    import aiosmtplib
+
     message = short(str(exc) or type(exc).__name__)
     chain = _chain(exc)
     if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
@@ -216,6 +219,8 @@ async def _speaks_tls(host: str, port: int, context: ssl.SSLContext, timeout: fl
 
 
 async def _conversation(ctx: CheckContext, cfg: SmtpConfig, deadline: Deadline) -> SmtpProbe:
+    import aiosmtplib
+
     implicit = cfg.implicit_tls
     client = aiosmtplib.SMTP(
         hostname=cfg.host,

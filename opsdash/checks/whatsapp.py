@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
-
 from opsdash.checks.base import CheckResult, Status
 from opsdash.checks.context import CheckContext
 from opsdash.checks.verdict import (
@@ -237,6 +235,8 @@ def config_from(res: ServiceResolution) -> WhatsAppConfig | None:
 
 async def probe(ctx: CheckContext, cfg: WhatsAppConfig, deadline: Deadline) -> Verdict:
     """One GET of the phone-number node; network failures classified, the token never shown."""
+    import httpx
+
     base = ctx.fleet.endpoints.graph_api.rstrip("/")
     params = {"fields": requested_fields(cfg.version)}
     if cfg.app_secret:

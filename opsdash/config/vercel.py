@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from opsdash.config.fleet import Fleet, Tenant, VercelProject
 from opsdash.errors import EXIT_FAILURE, ConfigError, OpsdashError
 from opsdash.redact import scrub
+
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_TIMEOUT_S = 10.0
 
@@ -73,6 +74,8 @@ class VercelEnv:
         self.label = f"vercel:{settings.project}" + (f" ({settings.team_id})" if settings.team_id else "")
         self._token = token
         params = {"teamId": settings.team_id} if settings.team_id else {}
+        import httpx
+
         self._client = httpx.Client(
             base_url=base_url.rstrip("/"),
             headers={"Authorization": f"Bearer {token}", "User-Agent": "opsdash"},
@@ -91,6 +94,8 @@ class VercelEnv:
         self.close()
 
     def _request(self, method: str, path: str, **kw: Any) -> Any:
+        import httpx
+
         try:
             response = self._client.request(method, path, **kw)
         except httpx.HTTPError as exc:

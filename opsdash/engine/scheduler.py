@@ -15,11 +15,7 @@ import logging
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, Protocol
-
-from apscheduler.executors.asyncio import AsyncIOExecutor
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.interval import IntervalTrigger
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from opsdash.checks.base import CheckResult, Status
 from opsdash.checks.context import CHECK_GROUPS, CheckContext, CheckGroup, group_deadline, group_interval
@@ -28,6 +24,9 @@ from opsdash.engine import pass_cache
 from opsdash.engine.backoff import DEFAULT_JITTER, backoff_delay, is_target_failure
 from opsdash.engine.store import ResultStore, Transition
 from opsdash.redact import scrub
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 logger = logging.getLogger(__name__)
 
@@ -115,13 +114,18 @@ def failed_run_results(
     ]
 
 
-class _EngineExecutor(AsyncIOExecutor):  # type: ignore[misc]
+def _quiet_executor() -> Any:
     """APScheduler's asyncio executor, except that shutdown leaves job tasks alone: ``Engine.stop`` owns the
     runs in flight (waits, then cancels them), and a job cancelled by the executor would be logged as a
-    failure with a traceback. Jobs that start after shutdown return at once."""
+    failure with a traceback. Jobs that start after shutdown return at once. (APScheduler is imported
+    here, not at module level: ``opsdash check`` uses ``run_once`` only.)"""
+    from apscheduler.executors.asyncio import AsyncIOExecutor
 
-    def shutdown(self, wait: bool = True) -> None:
-        self._pending_futures.clear()
+    class EngineExecutor(AsyncIOExecutor):  # type: ignore[misc]
+        def shutdown(self, wait: bool = True) -> None:
+            self._pending_futures.clear()
+
+    return EngineExecutor()
 
 
 def _default_runner() -> Runner:
@@ -184,13 +188,16 @@ class Engine:
     async def start(self) -> None:
         """Schedule every (tenant, group) job and the fleet job on the running loop, first runs staggered
         over ``start_window``."""
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+        from apscheduler.triggers.interval import IntervalTrigger
+
         if self._scheduler is not None:
             return
         self._loop = asyncio.get_running_loop()
         self._stopping = False
         scheduler = AsyncIOScheduler(
             event_loop=self._loop,
-            executors={"default": _EngineExecutor()},
+            executors={"default": _quiet_executor()},
             timezone=UTC,
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
         )

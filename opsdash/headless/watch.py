@@ -14,20 +14,16 @@ import logging
 import signal
 import ssl
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
-
-from opsdash.alerts.alertmanager import AlertmanagerSink
-from opsdash.alerts.delivery import diagnose
-from opsdash.alerts.dispatch import AlertDispatcher, Sink
-from opsdash.alerts.heartbeat import Heartbeat
-from opsdash.alerts.ndjson import NdjsonSink
-from opsdash.alerts.persist import AlertStateStore
-from opsdash.alerts.policy import AlertPolicy, parse_policy
 from opsdash.config.fleet import Fleet, find_config, load_fleet
 from opsdash.errors import ConfigError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from opsdash.alerts.policy import AlertPolicy
 
 
 def register(subparsers: Any) -> None:
@@ -60,6 +56,8 @@ def _http_client(fleet: Fleet, policy: AlertPolicy) -> httpx.AsyncClient:
     context = ssl.create_default_context()
     if fleet.endpoints.extra_ca_file:
         context.load_verify_locations(cafile=fleet.endpoints.extra_ca_file)
+    import httpx
+
     return httpx.AsyncClient(verify=context, follow_redirects=False, timeout=policy.delivery_timeout)
 
 
@@ -82,6 +80,8 @@ def setup_logging() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from opsdash.alerts.policy import parse_policy
+
     setup_logging()
     fleet = load_fleet(find_config(args.config))
     policy = parse_policy(fleet.alerts, fleet.path)
@@ -106,6 +106,12 @@ async def watch(
     stop: asyncio.Event | None = None,
 ) -> int:
     """Run until ``stop`` is set (or SIGTERM/SIGINT), then flush and return the exit code."""
+    from opsdash.alerts.alertmanager import AlertmanagerSink
+    from opsdash.alerts.delivery import diagnose
+    from opsdash.alerts.dispatch import AlertDispatcher, Sink
+    from opsdash.alerts.heartbeat import Heartbeat
+    from opsdash.alerts.ndjson import NdjsonSink
+    from opsdash.alerts.persist import AlertStateStore
     from opsdash.alerts.webhook import WebhookSink
     from opsdash.engine.scheduler import Engine
     from opsdash.engine.store import ResultStore
