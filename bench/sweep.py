@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
+import importlib
 import os
 import statistics
 import subprocess
@@ -230,10 +230,9 @@ def tui_measure(module_file: str, function: str) -> Callable[[int], float] | Non
     path = BENCH_DIR / module_file
     if not path.is_file():
         return None
-    spec = importlib.util.spec_from_file_location(f"bench_{path.stem}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    if str(BENCH_DIR) not in sys.path:
+        sys.path.insert(0, str(BENCH_DIR))
+    module = importlib.import_module(path.stem)
     return getattr(module, function, None)
 
 
@@ -323,10 +322,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 a <= TARGET_SWEEP_S if n == 1000 else None))
                 rows.append(Row(f"N={n} (b) naive serial sweep", f"{naive:.2f} s{scaled}", "-", None))
                 rows.append(Row(f"N={n} (c) floor, cold / warm", f"{c:.3f} s / {cw:.3f} s", "-", None))
-                rows.append(Row(f"N={n} a/b", f"{a / naive:.4f} ({naive / a:.0f}x faster)", ">= 50x faster",
-                                naive / a >= TARGET_VS_NAIVE))
-                rows.append(Row(f"N={n} a/c, cold / warm", f"{a / c:.2f} / {aw / cw:.2f}", "<= 1.5",
-                                a / c <= TARGET_VS_FLOOR and aw / cw <= TARGET_VS_FLOOR))
+                at_scale = n == 1000
+                rows.append(Row(f"N={n} a/b", f"{a / naive:.4f} ({naive / a:.0f}x faster)",
+                                ">= 50x faster" if at_scale else "-",
+                                naive / a >= TARGET_VS_NAIVE if at_scale else None))
+                rows.append(Row(f"N={n} a/c, cold / warm", f"{a / c:.2f} / {aw / cw:.2f}",
+                                "<= 1.5" if at_scale else "-",
+                                max(a / c, aw / cw) <= TARGET_VS_FLOOR if at_scale else None))
         finally:
             proxy.stop()
         check_times = time_check_cli(server.url, base / "solo", args.check_runs)
