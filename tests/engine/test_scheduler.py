@@ -425,7 +425,7 @@ async def test_a_failing_callback_does_not_stop_the_engine(tmp_path: Path, store
 
 
 async def test_history_latest_and_transitions_survive_an_engine_restart(tmp_path: Path) -> None:
-    fleet = make_fleet(tmp_path, ["a"], poll={"db_interval": 0.1, "config_interval": 600,
+    fleet = make_fleet(tmp_path, ["a"], poll={"db_interval": 0.4, "config_interval": 600,
                                                 "integration_interval": 600})
     path = tmp_path / "state" / "opsdash.sqlite3"
     status = Status.OK
