@@ -104,6 +104,8 @@ class ResultStore:
         self.path = Path(path)
         self.history_days = history_days
         self.max_history_per_check = max_history_per_check
+        self._trim_every = max(1, min(64, max_history_per_check // 10))
+        self._inserts_since_trim: dict[tuple[str, str], int] = {}
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = sqlite3.connect(
@@ -143,51 +145,83 @@ class ResultStore:
     def record(self, results: Iterable[CheckResult]) -> list[Transition]:
         """Store a batch: history rows, the latest per (tenant, check), and the transitions it causes.
 
-        A result older than the stored latest goes to history only.
+        A result older than the stored latest goes to history only. The whole batch is one transaction
+        of a few bulk statements, so a 1,000-tenant pass costs about as much as one tenant's.
         """
         batch = list(results)
+        if not batch:
+            return []
+        rows = [
+            (r.tenant, r.check, r.status.value, _epoch(r.timestamp), r.model_dump_json()) for r in batch
+        ]
         transitions: list[Transition] = []
         with self.transaction() as conn:
-            touched: set[tuple[str, str]] = set()
-            for result in batch:
-                ts = _epoch(result.timestamp)
-                body = result.model_dump_json()
-                conn.execute(
-                    "INSERT INTO results (tenant, check_id, status, ts, body) VALUES (?, ?, ?, ?, ?)",
-                    (result.tenant, result.check, result.status.value, ts, body),
-                )
-                touched.add(result.key)
-                row = conn.execute(
-                    "SELECT status, ts FROM latest WHERE tenant = ? AND check_id = ?",
-                    (result.tenant, result.check),
-                ).fetchone()
-                if row is not None and ts < row[1]:
+            current = self._latest_states(conn, {r.tenant for r in batch})
+            conn.executemany(
+                "INSERT INTO results (tenant, check_id, status, ts, body) VALUES (?, ?, ?, ?, ?)", rows
+            )
+            newest: dict[tuple[str, str], tuple[str, str, str, float, str]] = {}
+            transition_rows = []
+            for result, row in zip(batch, rows, strict=True):
+                key = result.key
+                previous = current.get(key)
+                if previous is not None and row[3] < previous[1]:
                     continue
-                conn.execute(
-                    "INSERT OR REPLACE INTO latest (tenant, check_id, status, ts, body)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (result.tenant, result.check, result.status.value, ts, body),
-                )
-                old = Status(row[0]) if row is not None else None
+                newest[key] = row
+                old = Status(previous[0]) if previous is not None else None
+                current[key] = (row[2], row[3])
                 if old is not result.status:
-                    transition = Transition(
-                        result.tenant, result.check, old, result.status, result.timestamp, result.summary
+                    transitions.append(
+                        Transition(
+                            result.tenant, result.check, old, result.status, result.timestamp, result.summary
+                        )
                     )
-                    conn.execute(
-                        "INSERT INTO transitions (tenant, check_id, old, new, at, summary)"
-                        " VALUES (?, ?, ?, ?, ?, ?)",
-                        (result.tenant, result.check, old.value if old else None, result.status.value, ts,
-                         result.summary),
+                    transition_rows.append(
+                        (result.tenant, result.check, old.value if old else None, row[2], row[3],
+                         result.summary)
                     )
-                    transitions.append(transition)
-            for tenant, check in touched:
-                conn.execute(
-                    "DELETE FROM results WHERE tenant = ? AND check_id = ? AND id <= ("
-                    " SELECT id FROM results WHERE tenant = ? AND check_id = ?"
-                    " ORDER BY id DESC LIMIT 1 OFFSET ?)",
-                    (tenant, check, tenant, check, self.max_history_per_check),
-                )
+            conn.executemany(
+                "INSERT OR REPLACE INTO latest (tenant, check_id, status, ts, body) VALUES (?, ?, ?, ?, ?)",
+                list(newest.values()),
+            )
+            conn.executemany(
+                "INSERT INTO transitions (tenant, check_id, old, new, at, summary) VALUES (?, ?, ?, ?, ?, ?)",
+                transition_rows,
+            )
+            self._trim_history(conn, [r.key for r in batch])
         return transitions
+
+    @staticmethod
+    def _latest_states(
+        conn: sqlite3.Connection, tenants: set[str]
+    ) -> dict[tuple[str, str], tuple[str, float]]:
+        states: dict[tuple[str, str], tuple[str, float]] = {}
+        names = sorted(tenants)
+        for start in range(0, len(names), 500):
+            chunk = names[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for tenant, check, status, ts in conn.execute(
+                f"SELECT tenant, check_id, status, ts FROM latest WHERE tenant IN ({marks})", chunk
+            ):
+                states[(tenant, check)] = (status, ts)
+        return states
+
+    def _trim_history(self, conn: sqlite3.Connection, keys: list[tuple[str, str]]) -> None:
+        """Keep at most ``max_history_per_check`` rows per check, trimming each check every few inserts
+        (a check may briefly hold up to ``_trim_every`` rows more) so the cap costs little per result."""
+        due = []
+        for key in keys:
+            count = self._inserts_since_trim.get(key, 0) + 1
+            if count >= self._trim_every:
+                due.append(key)
+                count = 0
+            self._inserts_since_trim[key] = count
+        conn.executemany(
+            "DELETE FROM results WHERE tenant = ? AND check_id = ? AND id <= ("
+            " SELECT id FROM results WHERE tenant = ? AND check_id = ?"
+            " ORDER BY id DESC LIMIT 1 OFFSET ?)",
+            [(t, c, t, c, self.max_history_per_check) for t, c in dict.fromkeys(due)],
+        )
 
     def latest(self, tenant: str | None = None) -> list[CheckResult]:
         """The latest result of every check, ordered by tenant then check; optionally of one tenant."""
