@@ -39,7 +39,17 @@ class TmuxPane:
         return self._tmux("display-message", "-p", "-t", "t", "#{pane_dead}").strip() == "1"
 
     def exit_status(self) -> int:
-        return int(self._tmux("display-message", "-p", "-t", "t", "#{pane_dead_status}").strip() or -1)
+        """The dead pane's exit code, or minus the signal that killed it."""
+        fields = "#{pane_dead_status} #{pane_dead_signal}"
+        status: list[str] = []
+
+        def reaped() -> bool:
+            status[:] = self._tmux("display-message", "-p", "-t", "t", fields).split()
+            return bool(status)
+
+        self.wait_for(reaped, 10, "tmux to report the exit status")
+        code = int(status[0])
+        return -int(status[1]) if len(status) > 1 and status[1] != "0" else code
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float, what: str) -> None:
         """Poll ``predicate`` until it holds; fail with the screen if ``timeout`` passes first."""
