@@ -12,7 +12,7 @@ from pymongo.errors import PyMongoError
 
 from opsdash.actions.audit import Change, utc_now
 from opsdash.actions.bson_types import same_value, shown, to_bson
-from opsdash.actions.operator import Operator, viewer_refusal
+from opsdash.actions.operator import Operator, write_refusal
 from opsdash.actions.outcome import ActionOutcome, conclude
 from opsdash.actions.tenant_db import db_error_text, tenant_database
 from opsdash.config.company import FIELDS_BY_NAME, is_secret, parse_text, validate_value
@@ -163,14 +163,9 @@ def edit(
         return conclude(fleet, operator=operator, tenant=tenant, action="edit", outcome=outcome,
                         reason=reason, message=message, fields=fields, **kw)
 
-    known = next((t for t in fleet.tenants if t.name == tenant), None)
+    known, refusal = write_refusal(fleet, tenant, operator, reason)
     if known is None:
-        return end("refused", f"unknown tenant '{tenant}' (not in {fleet.path})")
-    refusal = viewer_refusal(operator)
-    if refusal:
-        return end("refused", refusal)
-    if not reason.strip():
-        return end("refused", "a reason is required (--reason TEXT)")
+        return end("refused", refusal or "refused")
     where = f"{known.mongo.display} {known.company_collection}"
     try:
         typed = parse_changes(tenant, changes)

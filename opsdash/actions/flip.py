@@ -9,7 +9,7 @@ from typing import Any
 
 from opsdash.actions.audit import Change
 from opsdash.actions.env_target import WritableEnv, env_target_for, sensitive_keys
-from opsdash.actions.operator import Operator, viewer_refusal
+from opsdash.actions.operator import Operator, write_refusal
 from opsdash.actions.outcome import ActionOutcome, conclude
 from opsdash.actions.preflight import Preflight, Target, describe_problems, flagged_service, preflight_from
 from opsdash.config.fleet import Fleet
@@ -72,14 +72,9 @@ def flip(
             message=message, service=service, **kw,
         )
 
-    known = next((t for t in fleet.tenants if t.name == tenant), None)
+    known, refusal = write_refusal(fleet, tenant, operator, reason)
     if known is None:
-        return end("refused", f"unknown tenant '{tenant}' (not in {fleet.path})")
-    refusal = viewer_refusal(operator)
-    if refusal:
-        return end("refused", refusal)
-    if not reason.strip():
-        return end("refused", "a reason is required (--reason TEXT)")
+        return end("refused", refusal or "refused")
     try:
         spec = flagged_service(fleet, service)
     except OpsdashError as exc:
@@ -160,12 +155,9 @@ def redeploy(fleet: Fleet, tenant: str, *, reason: str, operator: Operator) -> A
         return conclude(fleet, operator=operator, tenant=tenant, action="redeploy", outcome=outcome,
                         reason=reason, message=message, **kw)
 
-    known = next((t for t in fleet.tenants if t.name == tenant), None)
+    known, refusal = write_refusal(fleet, tenant, operator, reason)
     if known is None:
-        return end("refused", f"unknown tenant '{tenant}' (not in {fleet.path})")
-    refusal = viewer_refusal(operator)
-    if refusal:
-        return end("refused", refusal)
+        return end("refused", refusal or "refused")
     if known.vercel is None:
         return end("refused", f"tenant '{tenant}' is not a Vercel project: nothing to redeploy")
     try:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from opsdash.config.fleet import Fleet
+from opsdash.config.fleet import Fleet, Tenant
 
 Role = Literal["viewer", "admin"]
 
@@ -92,3 +92,19 @@ def viewer_refusal(operator: Operator) -> str | None:
         f"operator '{who}' has the viewer role (--read-only, or [operators] in tenants.toml): "
         "writes are refused"
     )
+
+
+def write_refusal(
+    fleet: Fleet, tenant: str, operator: Operator, reason: str
+) -> tuple[Tenant | None, str | None]:
+    """The tenant a write targets, or why it is refused before anything is read: an unknown tenant,
+    a viewer, or no reason given."""
+    known = next((t for t in fleet.tenants if t.name == tenant), None)
+    if known is None:
+        return None, f"unknown tenant '{tenant}' (not in {fleet.path})"
+    refusal = viewer_refusal(operator)
+    if refusal:
+        return None, refusal
+    if not reason.strip():
+        return None, "a reason is required (--reason TEXT)"
+    return known, None
