@@ -112,12 +112,12 @@ class RestartableSecantus:
         return f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "secantus", "--host", "127.0.0.1", "--port", str(self.port),
-             "--storage-path", str(self.storage), "--enable-test-commands", "--log-level", "WARNING"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        with open(self.storage.parent / "secantus.log", "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "secantus", "--host", "127.0.0.1", "--port", str(self.port),
+                 "--storage-path", str(self.storage), "--enable-test-commands", "--log-level", "WARNING"],
+                stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
+            )
         wait_for_ping(self.url, 60, self.process)
 
     def stop(self) -> None:
@@ -162,6 +162,20 @@ class WebhookReceiver(FakeHTTPServer):
         return [r.json() for r, status in zip(posts, answered, strict=False) if status == 200]
 
 
+_RUNNING_WATCHES: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_watch_outlives_its_test() -> Iterator[None]:
+    """A failed test must not leave ``opsdash watch`` running against the next test's servers."""
+    yield
+    while _RUNNING_WATCHES:
+        process = _RUNNING_WATCHES.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
 class WatchProcess:
     """``python -m opsdash --config FLEET watch ARGS``; stdout lines are queued as they arrive."""
 
@@ -175,6 +189,7 @@ class WatchProcess:
             stdout=subprocess.PIPE, stderr=self._stderr, stdin=subprocess.DEVNULL, env={**os.environ},
             text=True,
         )
+        _RUNNING_WATCHES.append(self.process)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
