@@ -9,6 +9,7 @@ in a small dedicated thread pool with its per-call timeout set from the deadline
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from collections.abc import Mapping
@@ -152,6 +153,8 @@ def config_from(res: ServiceResolution) -> CloudinaryConfig | None:
 def _probe_sync(cfg: CloudinaryConfig, base_url: str, deadline: Deadline) -> CloudinaryProbe:
     import cloudinary.api
     from cloudinary.exceptions import NotFound
+
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 
     def options() -> dict[str, Any]:
         return {
