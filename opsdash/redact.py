@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 _DSN_PASSWORD = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@\s]*)@")
 MASK = "***"
+_SECRET_NAME_MARKERS = ("TOKEN", "SECRET", "PASS", "DATABASE_URL", "API_KEY", "APIKEY", "PRIVATE")
 _MIN_SCRUB_LEN = 4
 
 
@@ -37,3 +38,9 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
     for secret in sorted({s for s in secrets if s and len(s) >= _MIN_SCRUB_LEN}, key=len, reverse=True):
         cleaned = cleaned.replace(secret, MASK)
     return cleaned
+
+
+def name_looks_secret(name: str) -> bool:
+    """Whether a variable or field name says it holds a secret (``SMTP_PASS``, ``stripeSecretKey``)."""
+    upper = name.upper()
+    return any(marker in upper for marker in _SECRET_NAME_MARKERS)

@@ -29,7 +29,8 @@ def secret_env() -> dict[str, str]:
 def seeded_fleet(tmp_path: Path, mongo_url: str) -> Path:
     db = "show_" + tmp_path.name[-12:].replace("-", "_")
     url = database_url(mongo_url, db)
-    seed_company(url, db, healthy_company(**{f: canary(f"db-{f}") for f in SECRET_FIELDS}))
+    secrets = {f: canary(f"db-{f}") for f in SECRET_FIELDS}
+    seed_company(url, db, healthy_company(**secrets, loyaltyPoints=3, stripeSecretKey=canary("db-stripe")))
     dead = f"mongodb://ops:{canary('dsn')}@127.0.0.1:{free_port()}/globex?directConnection=true"
     return write_fleet(
         tmp_path,
@@ -59,6 +60,11 @@ def test_json_shape_and_sources(tmp_path: Path, mongo_url: str, cli: object) -> 
     assert acme["services"]["cloudinary"]["source"] == "env"
     assert acme["services"]["business"]["flag"] is None
     assert {f["code"] for f in acme["findings"]} == {"flag_not_true"}
+    others = acme["other_fields"]
+    assert others["loyaltyPoints"] == 3
+    assert others["stripeSecretKey"].startswith("<set sha256:")
+    assert "updatedAt" in others and "_id" not in others
+    assert globex["other_fields"] == {}
     assert globex["company_count"] is None
     assert "db_unreachable" in {f["code"] for f in globex["findings"]}
     assert globex["services"]["whatsapp"]["source"] == "env"
@@ -72,6 +78,7 @@ def test_single_tenant_text(tmp_path: Path, mongo_url: str, cli: object) -> None
     assert "globex" not in result.stdout
     assert 'USE_DB_CLOUDINARY="TRUE" (off) -> env' in result.stdout
     assert "flag_not_true" in result.stdout
+    assert "other Company fields:" in result.stdout and "loyaltyPoints" in result.stdout
 
 
 def test_unknown_tenant_is_one_line_exit_2(tmp_path: Path, mongo_url: str, cli: object) -> None:

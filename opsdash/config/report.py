@@ -5,11 +5,13 @@ Every value passes through :func:`opsdash.redact.mask_secret` here, so no caller
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from opsdash.config.company import FIELDS_BY_NAME
 from opsdash.config.resolve import FieldResolution, Finding, ServiceResolution, TenantResolution
-from opsdash.redact import mask_secret
+from opsdash.redact import mask_secret, name_looks_secret
 
 
 def display_value(res: FieldResolution) -> Any:
@@ -19,6 +21,24 @@ def display_value(res: FieldResolution) -> Any:
     if isinstance(res.value, datetime):
         return res.value.isoformat()
     return res.value
+
+
+def extra_fields(company: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The Company fields opsdash has no rule for (the real schema has 50+), shown rather than dropped;
+    values whose names look secret are masked, and non-JSON values shown as text."""
+    shown: dict[str, Any] = {}
+    for name, value in (company or {}).items():
+        if name == "_id" or name in FIELDS_BY_NAME:
+            continue
+        if name_looks_secret(name):
+            shown[name] = mask_secret(value)
+        elif isinstance(value, datetime):
+            shown[name] = value.isoformat()
+        elif value is None or isinstance(value, bool | int | float | str):
+            shown[name] = value
+        else:
+            shown[name] = str(value)
+    return shown
 
 
 def finding_to_dict(finding: Finding) -> dict[str, Any]:
@@ -59,6 +79,7 @@ def tenant_to_dict(res: TenantResolution, database: str) -> dict[str, Any]:
         "database": database,
         "company_count": res.company_count,
         "services": {name: service_to_dict(s) for name, s in res.services.items()},
+        "other_fields": extra_fields(res.company),
         "findings": [finding_to_dict(f) for f in res.findings],
     }
 
@@ -88,6 +109,10 @@ def render_tenant_text(res: TenantResolution, database: str) -> str:
                 shown = str(value)
             note = f"  !! {fres.error}" if fres.error else ""
             lines.append(f"    {fname:<28} {fres.source:<8} {shown}{note}")
+    others = extra_fields(res.company)
+    if others:
+        lines.append("  other Company fields:")
+        lines.extend(f"    {name:<28} {value}" for name, value in others.items())
     if res.findings:
         lines.append("  findings:")
         lines.extend(f"    {f.severity.upper():<4} {f.code}: {f.message}" for f in res.findings)

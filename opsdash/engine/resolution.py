@@ -11,8 +11,7 @@ from opsdash.config.company import SECRET_FIELDS
 from opsdash.config.fleet import Fleet, Tenant
 from opsdash.config.resolve import TenantResolution, resolve_tenant
 from opsdash.engine.mongo import MongoClients, read_company
-
-_SECRET_NAME_MARKERS = ("TOKEN", "SECRET", "PASS", "PASSWORD", "DATABASE_URL", "API_KEY")
+from opsdash.redact import name_looks_secret
 
 
 def tenant_secrets(
@@ -29,7 +28,7 @@ def tenant_secrets(
     found = [
         v
         for k, v in env.items()
-        if v and (k in secret_vars or any(m in k.upper() for m in _SECRET_NAME_MARKERS))
+        if v and (k in secret_vars or name_looks_secret(k))
     ]
     if company:
         found.extend(str(company[f]) for f in SECRET_FIELDS if company.get(f))
