@@ -1,7 +1,9 @@
 """Command-line entry point: argument parsing and dispatch only.
 
 Each command lives in its own module under ``opsdash.commands`` (or ``opsdash.headless``) exposing
-``register(subparsers)``; modules are imported lazily by name, so the headless path never loads Textual.
+``register(subparsers)``. Only the module of the command actually invoked is imported: every other
+command is a stub built from :data:`COMMAND_HELP`, enough for ``opsdash --help`` and argparse's
+"invalid choice" message. So ``opsdash check`` loads neither Textual nor the write actions.
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from opsdash.errors import OpsdashError
 
@@ -27,8 +30,74 @@ COMMAND_MODULES: tuple[str, ...] = (
 """Modules that add subcommands. Each defines ``register(subparsers) -> None`` and sets
 ``func=run`` (``run(args) -> int``) on the parsers it adds."""
 
+COMMAND_HELP: Mapping[str, tuple[tuple[str, str], ...]] = {
+    "opsdash.commands.config_cmd": (("config", "validate or show tenant configuration"),),
+    "opsdash.commands.dashboard": (("dashboard", "open the live dashboard (the default on a terminal)"),),
+    "opsdash.headless.check": ((
+        "check",
+        "run every check once; exit code is the worst status (Nagios: 0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN)",
+    ),),
+    "opsdash.headless.watch": (("watch", "run the checks continuously without the TUI and deliver alerts"),),
+    "opsdash.commands.flag": (
+        ("flag", "point a service at its DB config or env fallback (writes its USE_DB_* flag)"),
+        ("redeploy", "redeploy a Vercel tenant's current production deployment"),
+    ),
+    "opsdash.commands.edit": (
+        ("edit", "set Company fields of one tenant (validated, type-faithful, audited)"),
+    ),
+    "opsdash.commands.audit": (("audit", "list audited writes (flips, edits, undos, redeploys)"),),
+    "opsdash.commands.undo": (("undo", "revert an applied flip or edit by its audit id"),),
+    "opsdash.commands.demo": (
+        ("demo", "open the dashboard on a demo fleet with one tenant per kind of trouble"),
+    ),
+}
+"""The (command, one-line help) pairs each module's ``register`` adds, in order, so the parser can list
+a command without importing its module. A module in COMMAND_MODULES missing here is imported eagerly."""
 
-def build_parser() -> argparse.ArgumentParser:
+
+class LazySubcommands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """Subcommands that start as stubs; invoking one imports its module and registers the real parser."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._stub_modules: dict[str, str] = {}
+
+    def add_stub(self, name: str, module_name: str, help: str) -> None:
+        self.add_parser(name, help=help)
+        self._stub_modules[name] = module_name
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        if self._stub_modules.pop(name, None) is None:
+            return super().add_parser(name, **kwargs)
+        order = list(self._name_parser_map)
+        del self._name_parser_map[name]
+        position = [action.dest for action in self._choices_actions].index(name)
+        del self._choices_actions[position]
+        parser = super().add_parser(name, **kwargs)
+        if "help" in kwargs:
+            self._choices_actions.insert(position, self._choices_actions.pop())
+        parsers = dict(self._name_parser_map)
+        self._name_parser_map.clear()
+        self._name_parser_map.update({key: parsers.pop(key) for key in order})
+        self._name_parser_map.update(parsers)
+        return parser
+
+    def load(self, name: str) -> None:
+        """Import the module behind the stub ``name`` (if it is one) and let it register its commands."""
+        module_name = self._stub_modules.get(name)
+        if module_name is not None:
+            importlib.import_module(module_name).register(self)
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        self.load(values[0])
+        super().__call__(parser, namespace, values, option_string)
+
+
+def build_parser(*, lazy: bool = True) -> argparse.ArgumentParser:
+    """The opsdash parser; ``lazy=False`` imports every command module up front."""
     parser = argparse.ArgumentParser(
         prog="opsdash",
         description="On-call dashboard for a multi-tenant Next.js + Prisma + MongoDB fleet.",
@@ -41,9 +110,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--read-only", action="store_true", help="viewer mode: refuse every write"
     )
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", action=LazySubcommands)
     for module_name in COMMAND_MODULES:
-        importlib.import_module(module_name).register(subparsers)
+        commands = COMMAND_HELP.get(module_name) if lazy else None
+        if commands is None:
+            importlib.import_module(module_name).register(subparsers)
+            continue
+        for name, help_line in commands:
+            subparsers.add_stub(name, module_name, help_line)
     return parser
 
 
