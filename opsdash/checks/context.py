@@ -6,6 +6,7 @@ import ssl
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from opsdash.checks.reuse import Reuse
 from opsdash.config.fleet import Fleet, PollSettings
 from opsdash.engine.mongo import MongoClients
 
@@ -42,7 +43,8 @@ def trust_for(fleet: Fleet) -> ssl.SSLContext:
 
 @dataclass
 class CheckContext:
-    """Shared drivers for one process: MongoDB clients per cluster, one HTTP client, TLS trust.
+    """Shared drivers for one process: MongoDB clients per cluster, one HTTP client, TLS trust, and what
+    one pass may reuse from the previous one (``opsdash.checks.reuse``).
 
     The HTTP client and the TLS context are made on first use, so a run without live probes (``opsdash
     check --check db``, unconfigured integrations) never loads httpx or the system certificate store.
@@ -52,6 +54,7 @@ class CheckContext:
     clients: MongoClients
     http_client: httpx.AsyncClient | None = None
     tls: ssl.SSLContext | None = field(default=None, repr=False)
+    reuse: Reuse = field(default_factory=Reuse, repr=False)
 
     @classmethod
     def create(cls, fleet: Fleet) -> CheckContext:

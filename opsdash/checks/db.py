@@ -17,14 +17,15 @@ from opsdash.checks.base import CheckResult, ErrorClass, Status
 from opsdash.checks.context import CheckContext
 from opsdash.checks.verdict import Deadline, Verdict, to_result
 from opsdash.config.fleet import Tenant
+from opsdash.engine import pass_cache
 from opsdash.engine.mongo import (
     COMPANY_READ_LIMIT,
-    build_info,
     classify_mongo_error,
-    company_documents,
     describe_mongo_error,
+    start_build_info,
+    start_company_read,
 )
-from opsdash.engine.pass_cache import memo
+from opsdash.engine.pass_cache import joined, shared
 
 CHECK_ID = "db"
 
@@ -142,45 +143,71 @@ async def _timed_ping(
         return exc
 
 
-async def cluster_latency_ms(
+async def _ask_stats(
     ctx: CheckContext, tenant: Tenant, timeout_s: float
-) -> float | PyMongoError:
+) -> tuple[dict[str, Any], float] | PyMongoError:
+    """``dbStats`` asked now (age 0), and kept for the passes that follow."""
+    key = (tenant.mongo.cluster_key, tenant.mongo.database)
+    try:
+        with pymongo.timeout(timeout_s):
+            stats = dict(await ctx.clients.client_for(tenant.mongo)[tenant.mongo.database].command("dbStats"))
+    except PyMongoError as exc:
+        return exc
+    ctx.reuse.remember_stats(key, stats)
+    return stats, 0.0
+
+
+def cluster_latency_ms(
+    ctx: CheckContext, tenant: Tenant, timeout_s: float
+) -> asyncio.Future[float | PyMongoError]:
     """Round trip of a ping to the tenant's cluster (or the driver's error); once per cluster per pass,
     as latency is a property of the path to the cluster, not of one database on it."""
     client = ctx.clients.client_for(tenant.mongo)
-    return await memo(("ping", tenant.mongo.cluster_key), lambda: _timed_ping(client, timeout_s))
+    return shared(("ping", tenant.mongo.cluster_key), lambda: _timed_ping(client, timeout_s))
 
 
-def _first_failure(outcomes: Iterable[object]) -> BaseException | None:
-    return next((o for o in outcomes if isinstance(o, BaseException)), None)
+async def _answers(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> tuple[Any, ...]:
+    """Latency, Company documents, buildInfo and (dbStats, its age), or raise the first failure. Every
+    read is sent before any is awaited; reads shared within a pass outlive this caller, its own do not."""
+    target = tenant.mongo
+    stats = ctx.reuse.fresh_stats((target.cluster_key, target.database))
+    reads: list[asyncio.Future[Any]] = [
+        cluster_latency_ms(ctx, tenant, timeout_s),
+        start_company_read(ctx.clients, tenant, timeout_s),
+        start_build_info(ctx.clients, target, timeout_s),
+    ]
+    own: list[asyncio.Future[Any]] = [] if pass_cache.current() is not None else list(reads)
+    if stats is None:
+        reads.append(asyncio.ensure_future(_ask_stats(ctx, tenant, timeout_s)))
+        own.append(reads[-1])
+    try:
+        answers = []
+        for read in reads:
+            answer = await joined(read)
+            if isinstance(answer, BaseException):
+                raise answer
+            answers.append(answer)
+    finally:
+        for read in own:
+            if not read.done():
+                read.cancel()
+    return (*answers, stats) if stats is not None else tuple(answers)
 
 
 async def _probe(ctx: CheckContext, tenant: Tenant, deadline: Deadline, secrets: Iterable[str]) -> DbProbe:
-    """Ping, the Company read, dbStats and buildInfo in one round trip. Within a pass the Company read is
-    shared with the config checks, and ping and buildInfo with the other tenants of the cluster."""
+    """Ping, the Company read, buildInfo and (when the kept one is old) dbStats, all sent before any is
+    awaited: one round trip. Within a pass the Company read is shared with the config checks, and ping
+    and buildInfo with the other tenants of the cluster."""
     target = tenant.mongo
     base = DbProbe(target=target.display, database=target.database)
     client = ctx.clients.client_for(target)
-    db = client[target.database]
     try:
         async with asyncio.timeout(deadline.backstop()):
             with pymongo.timeout(deadline.remaining()):
-                timeout_s = deadline.remaining()
-                outcomes = await asyncio.gather(
-                    cluster_latency_ms(ctx, tenant, timeout_s),
-                    company_documents(ctx.clients, tenant, timeout_s),
-                    db.command("dbStats"),
-                    build_info(ctx.clients, target, timeout_s),
-                    return_exceptions=True,
-                )
-                failure = _first_failure(outcomes)
-                if failure is not None:
-                    raise failure
-                latency_ms, documents, stats, info = outcomes
-                assert isinstance(documents, tuple) and isinstance(info, dict) and isinstance(stats, dict)
+                latency_ms, documents, info, stats = await _answers(ctx, tenant, deadline.remaining())
                 count = len(documents)
                 if count >= COMPANY_READ_LIMIT:
-                    count = await db[tenant.company_collection].count_documents({})
+                    count = await client[target.database][tenant.company_collection].count_documents({})
     except (PyMongoError, TimeoutError) as exc:
         if isinstance(exc, TimeoutError):
             last = _last_server_error(client)
@@ -199,14 +226,19 @@ async def _probe(ctx: CheckContext, tenant: Tenant, deadline: Deadline, secrets:
             error=describe_mongo_error(exc, secrets),
             error_class=classify_mongo_error(exc),
         )
+    data_stats, stats_age_s = stats
     return DbProbe(
         target=base.target,
         database=base.database,
         latency_ms=round(float(latency_ms), 2),
         version=str(info.get("version")) if info.get("version") else None,
         company_count=int(count),
-        data_size=int(stats.get("dataSize") or 0),
-        extra={"storage_size": int(stats.get("storageSize") or 0), "collections": stats.get("collections")},
+        data_size=int(data_stats.get("dataSize") or 0),
+        extra={
+            "storage_size": int(data_stats.get("storageSize") or 0),
+            "collections": data_stats.get("collections"),
+            "data_size_age_s": round(stats_age_s),
+        },
     )
 
 

@@ -9,7 +9,9 @@ tenant's secrets before returning it. A check that raises is reported UNKNOWN, n
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,7 +30,8 @@ from opsdash.config.resolve import (
     resolve_service,
     resolve_tenant,
 )
-from opsdash.engine.mongo import read_company
+from opsdash.engine import pass_cache
+from opsdash.engine.mongo import company_documents, decoded, describe_mongo_error
 from opsdash.engine.pass_cache import memo
 from opsdash.engine.resolution import tenant_secrets
 from opsdash.redact import MASK, redact_dsn, scrub
@@ -129,49 +132,105 @@ class TenantState:
     env_error: str | None = None
 
 
-async def _read_env_now(tenant: Tenant) -> tuple[dict[str, str | None], str | None]:
+async def _read_env_now(ctx: CheckContext, tenant: Tenant) -> tuple[dict[str, str | None], str | None]:
+    source = tenant.env_source
+    _, stamp = ctx.reuse.unchanged_env(source)
     try:
-        return await asyncio.to_thread(tenant.env_source.read), None
+        values = await asyncio.to_thread(source.read)
     except Exception as exc:
         return {}, short(str(exc) or type(exc).__name__)
+    ctx.reuse.remember_env(source, stamp, values)
+    return values, None
 
 
-async def _read_env(tenant: Tenant) -> tuple[dict[str, str | None], str | None]:
-    """The tenant's env (or why it is unreadable); once per pass."""
-    return await memo(("env", tenant.name), lambda: _read_env_now(tenant))
+async def _read_env(ctx: CheckContext, tenant: Tenant) -> tuple[dict[str, str | None], str | None]:
+    """The tenant's env (or why it is unreadable); read once per pass, and not again while its file is
+    unchanged on disk."""
+    unchanged, _ = ctx.reuse.unchanged_env(tenant.env_source)
+    if unchanged is not None:
+        return unchanged, None
+    return await memo(("env", tenant.name), lambda: _read_env_now(ctx, tenant))
 
 
 async def load_tenant(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> TenantState:
-    """Read env and Company documents (within ``timeout_s``) and resolve every service; once per pass."""
+    """Read env and Company documents (within ``timeout_s``) and resolve every service; once per pass,
+    and resolved again only when the env or the documents changed."""
+    done = pass_cache.current()
+    if done is not None:
+        ready = done.peek(("tenant", tenant.name))
+        if ready is not None:
+            return ready  # type: ignore[no-any-return]
     return await memo(("tenant", tenant.name), lambda: _load_tenant_now(ctx, tenant, timeout_s))
 
 
 async def _load_tenant_now(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> TenantState:
-    env, env_error = await _read_env(tenant)
-    secrets = tenant_secrets(tenant, env, ctx.fleet.catalog)
+    env, env_error = await _read_env(ctx, tenant)
     if env_error is not None:
+        secrets = tenant_secrets(tenant, env, ctx.fleet.catalog)
         return TenantState(env, CompanyRead(error="not read"), None, secrets, env_error)
     try:
         async with asyncio.timeout(timeout_s + min(0.05 * timeout_s, 0.5)):
-            read = await read_company(ctx.clients, tenant, timeout_s, secrets)
+            outcome = await company_documents(ctx.clients, tenant, timeout_s)
     except TimeoutError:
-        read = CompanyRead(error="timed out")
+        outcome = None
+    if isinstance(outcome, tuple):
+        raw = tuple(document.raw for document in outcome)
+        kept = ctx.reuse.derived_for(tenant.name, env, raw)
+        if kept is not None:
+            return kept.value  # type: ignore[no-any-return]
+        state = _resolved(ctx, tenant, env, CompanyRead(documents=decoded(outcome)))
+        ctx.reuse.remember_derived(tenant.name, env, raw, state)
+        return state
+    secrets = tenant_secrets(tenant, env, ctx.fleet.catalog)
+    reason = "timed out" if outcome is None else describe_mongo_error(outcome, secrets)
+    return _resolved(ctx, tenant, env, CompanyRead(error=reason))
+
+
+def _resolved(
+    ctx: CheckContext, tenant: Tenant, env: Mapping[str, str | None], read: CompanyRead
+) -> TenantState:
+    secrets = tenant_secrets(tenant, env, ctx.fleet.catalog)
     for document in read.documents:
         secrets.extend(tenant_secrets(tenant, {}, ctx.fleet.catalog, document))
     resolution = resolve_tenant(tenant.name, ctx.fleet.catalog, env, read)
     return TenantState(env, read, resolution, secrets)
 
 
+_DSN_IN_ONE_STRING = re.compile(r'://[^"]*@|@[^"]*://')
+
+
+def _may_hold_dsn(blob: str) -> bool:
+    """Whether one string of a JSON text may hold both ``://`` and ``@`` (what ``redact_dsn`` needs)."""
+    if "://" not in blob or "@" not in blob:
+        return False
+    return '\\"' in blob or _DSN_IN_ONE_STRING.search(blob) is not None
 
 
 class Scrubber:
     """``CheckResult.scrubbed`` for many results of one tenant: the secrets sorted once, strings without a
-    DSN skip the regex, and a result with nothing to remove is returned as it is (no copy)."""
+    DSN skip the regex, and a result with nothing to remove is returned as it is (no copy).
+
+    Most results hold no secret and no DSN (their values were masked when they were built), so each
+    result is first serialised to JSON in one C call and searched for every secret's JSON form; only a
+    result that may hold one is walked string by string. A string holding a secret holds its JSON form
+    once encoded, so the search never misses one."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        self._encoded = [json.dumps(s, ensure_ascii=False)[1:-1] for s in self._secrets]
         self._seen: dict[str, str] = {}
         self._changed = False
+
+    def may_hold_secret(self, result: CheckResult) -> bool:
+        """False only when no string of the result can contain a secret or a DSN password."""
+        try:
+            blob = json.dumps(result.details, ensure_ascii=False, default=str, check_circular=False)
+        except (TypeError, ValueError):
+            return True
+        summary = result.summary
+        if ("://" in summary and "@" in summary) or _may_hold_dsn(blob):
+            return True
+        return any(e in blob for e in self._encoded) or any(s in summary for s in self._secrets)
 
     def text(self, value: str) -> str:
         cleaned = self._seen.get(value)
@@ -204,6 +263,8 @@ class Scrubber:
         return value
 
     def result(self, result: CheckResult) -> CheckResult:
+        if not self.may_hold_secret(result):
+            return result
         self._changed = False
         summary = self.text(result.summary)
         details = self._value(result.details)
@@ -293,25 +354,42 @@ async def run_group(
     started = datetime.now(UTC)
     deadline = Deadline(deadline_s * WORK_SHARE)
     if group == "db":
-        env, _ = await _read_env(tenant)
+        env, _ = await _read_env(ctx, tenant)
         secrets = tenant_secrets(tenant, env, ctx.fleet.catalog)
         probe = db.run(ctx, tenant, deadline.remaining(), secrets)
-        results = [await _guarded(tenant.name, db.CHECK_ID, probe, secrets)]
-    else:
-        budget = deadline.seconds if group == "config" else deadline.seconds * COMPANY_READ_SHARE
-        state = await load_tenant(ctx, tenant, min(budget, ctx.fleet.poll.db_timeout, deadline.remaining()))
-        secrets = state.secrets
-        if state.resolution is None:
-            results = _unknown(
-                tenant.name,
-                group_check_ids(ctx.fleet, group),
-                f"cannot read the tenant's env: {state.env_error}",
-                started,
-            )
-        elif group == "config":
-            results = _config_results(ctx, tenant, state, started)
-        else:
-            results = await _integration_results(ctx, tenant, state, deadline)
+        return _cleaned([await _guarded(tenant.name, db.CHECK_ID, probe, secrets)], secrets)
+    budget = deadline.seconds if group == "config" else deadline.seconds * COMPANY_READ_SHARE
+    state = await load_tenant(ctx, tenant, min(budget, ctx.fleet.poll.db_timeout, deadline.remaining()))
+    if state.resolution is None:
+        results = _unknown(
+            tenant.name,
+            group_check_ids(ctx.fleet, group),
+            f"cannot read the tenant's env: {state.env_error}",
+            started,
+        )
+        return _cleaned(results, state.secrets)
+    if group == "config":
+        return _config_verdicts(ctx, tenant, state, started)
+    return _cleaned(await _integration_results(ctx, tenant, state, deadline), state.secrets)
+
+
+def _config_verdicts(
+    ctx: CheckContext, tenant: Tenant, state: TenantState, started: datetime
+) -> list[CheckResult]:
+    """The config and fallback results; for inputs unchanged since the last pass, the same verdicts
+    (they are pure functions of the inputs) stamped with this run's time."""
+    kept = ctx.reuse.derived.get(tenant.name)
+    if kept is None or kept.value is not state:
+        return _cleaned(_config_results(ctx, tenant, state, started), state.secrets)
+    earlier: list[CheckResult] | None = kept.extra.get("config")
+    if earlier is None:
+        earlier = _cleaned(_config_results(ctx, tenant, state, started), state.secrets)
+        kept.extra["config"] = earlier
+        return earlier
+    return [result.model_copy(update={"timestamp": started}) for result in earlier]
+
+
+def _cleaned(results: list[CheckResult], secrets: Iterable[str]) -> list[CheckResult]:
     scrubber = Scrubber(secrets)
     cleaned = [scrubber.result(r) for r in results]
     if log.isEnabledFor(logging.DEBUG):
@@ -320,19 +398,36 @@ async def run_group(
     return cleaned
 
 
-async def _profile(
-    ctx: CheckContext, tenant: Tenant, deadline: Deadline
-) -> tuple[isolation.TenantProfile, str | None, list[str]]:
-    timeout_s = deadline.remaining() * 0.5
-    state, addresses = await asyncio.gather(
-        load_tenant(ctx, tenant, min(deadline.remaining() * 0.8, ctx.fleet.poll.db_timeout)),
-        memo(
-            ("addresses", tenant.mongo.hosts),
-            lambda: isolation.database_addresses(tenant.mongo, timeout_s),
-        ),
-    )
+Profile = tuple[isolation.TenantProfile, str | None, list[str]]
+
+
+def _profile_of(tenant: Tenant, state: TenantState, addresses: frozenset[str]) -> Profile:
     note = f"env unreadable: {state.env_error}" if state.env_error else None
     return isolation.profile_of(tenant.name, tenant.mongo, addresses, state.resolution), note, state.secrets
+
+
+def _addresses(tenant: Tenant, timeout_s: float) -> Awaitable[frozenset[str]]:
+    return memo(
+        ("addresses", tenant.mongo.hosts), lambda: isolation.database_addresses(tenant.mongo, timeout_s)
+    )
+
+
+async def _profile(ctx: CheckContext, tenant: Tenant, deadline: Deadline) -> Profile:
+    timeout_s = deadline.remaining() * 0.5
+    state = await load_tenant(ctx, tenant, min(deadline.remaining() * 0.8, ctx.fleet.poll.db_timeout))
+    return _profile_of(tenant, state, await _addresses(tenant, timeout_s))
+
+
+def _profile_now(tenant: Tenant) -> Profile | None:
+    """The profile from this pass's finished reads, without waiting; None if one is missing."""
+    cache = pass_cache.current()
+    if cache is None:
+        return None
+    state = cache.peek(("tenant", tenant.name))
+    addresses = cache.peek(("addresses", tenant.mongo.hosts))
+    if state is None or addresses is None:
+        return None
+    return _profile_of(tenant, state, addresses)
 
 
 def sharing_groups(profiles: Sequence[isolation.TenantProfile]) -> list[list[int]]:
@@ -382,19 +477,37 @@ def isolation_results(
 
 
 async def run_fleet(ctx: CheckContext, deadline_s: float) -> list[CheckResult]:
-    """The fleet-wide isolation check: one result per tenant, comparing effective configs."""
+    """The fleet-wide isolation check: one result per tenant, comparing effective configs.
+
+    Inside a pass, tenants whose reads are already done are profiled at once; only the others are
+    read (bounded by ``poll.max_concurrency``). A result is scrubbed of the secrets of the tenants it
+    can name: its own and those it shares something with."""
     started = datetime.now(UTC)
     deadline = Deadline(deadline_s * WORK_SHARE)
     tenants = list(ctx.fleet.tenants)
-    slots = asyncio.Semaphore(ctx.fleet.poll.max_concurrency)
+    if pass_cache.current() is not None:
+        clusters = {t.mongo.hosts: t for t in tenants}.values()
+        await asyncio.gather(*(_addresses(t, deadline.remaining() * 0.5) for t in clusters))
+    loaded: list[Profile | None] = [_profile_now(t) for t in tenants]
+    missing = [i for i, p in enumerate(loaded) if p is None]
+    if missing:
+        slots = asyncio.Semaphore(ctx.fleet.poll.max_concurrency)
 
-    async def bounded(tenant: Tenant) -> tuple[isolation.TenantProfile, str | None, list[str]]:
-        async with slots:
-            return await _profile(ctx, tenant, deadline)
+        async def bounded(tenant: Tenant) -> Profile:
+            async with slots:
+                return await _profile(ctx, tenant, deadline)
 
-    loaded = await asyncio.gather(*(bounded(t) for t in tenants))
-    notes = {p.tenant: note for p, note, _ in loaded if note}
-    results = isolation_results([p for p, _, _ in loaded], started, deadline.elapsed(), notes)
-    secrets_by_tenant: dict[str, Any] = {p.tenant: s for p, _, s in loaded}
-    scrubber = Scrubber(s for secrets in secrets_by_tenant.values() for s in secrets)
-    return [scrubber.result(r) for r in results]
+        read = await asyncio.gather(*(bounded(tenants[i]) for i in missing))
+        for i, profile in zip(missing, read, strict=True):
+            loaded[i] = profile
+    ready = [p for p in loaded if p is not None]
+    profiles = [p for p, _, _ in ready]
+    notes = {p.tenant: note for p, note, _ in ready if note}
+    out: list[CheckResult | None] = [None] * len(profiles)
+    for group in sharing_groups(profiles):
+        scrubber = Scrubber(secret for i in group for secret in ready[i][2])
+        members = [profiles[i] for i in group]
+        verdicts = isolation.results(members, started, deadline.elapsed(), notes)
+        for i, result in zip(group, verdicts, strict=True):
+            out[i] = scrubber.result(result)
+    return [r for r in out if r is not None]

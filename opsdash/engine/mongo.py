@@ -6,12 +6,16 @@ cluster's ``buildInfo`` is asked once, whichever check asks first.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import bson
 import pymongo
+from bson.codec_options import CodecOptions
+from bson.raw_bson import RawBSONDocument
 from pymongo import AsyncMongoClient
 from pymongo.errors import (
     AutoReconnect,
@@ -27,7 +31,7 @@ from pymongo.errors import (
 from opsdash.checks.base import ErrorClass
 from opsdash.config.fleet import MongoTarget, Tenant
 from opsdash.config.resolve import CompanyRead
-from opsdash.engine.pass_cache import memo
+from opsdash.engine.pass_cache import joined, shared
 from opsdash.redact import scrub
 
 COMPANY_READ_LIMIT = 10
@@ -35,8 +39,11 @@ MAX_POOL_SIZE = 256
 """Connections per cluster: checks are latency-bound, so a pass keeps many requests in flight."""
 MAX_CONNECTING = 32
 """Connections a pool may open at once (the driver's default, 2, makes a cold pass wait on handshakes)."""
-CompanyDocuments = tuple[dict[str, Any], ...] | PyMongoError
-"""What a Company read returned: up to ``COMPANY_READ_LIMIT`` documents, or the driver's error."""
+CompanyDocuments = tuple[RawBSONDocument, ...] | PyMongoError
+"""What a Company read returned: up to ``COMPANY_READ_LIMIT`` documents as raw BSON (decoded only when
+they changed since the last pass, see ``opsdash.checks.reuse``), or the driver's error."""
+RAW_DOCUMENTS: CodecOptions[RawBSONDocument] = CodecOptions(document_class=RawBSONDocument, tz_aware=True)
+DECODED: CodecOptions[dict[str, Any]] = CodecOptions(tz_aware=True)
 _AUTH_CODES = {13, 18, 8000}
 
 
@@ -139,22 +146,44 @@ def describe_mongo_error(exc: BaseException, secrets: Iterable[str] = ()) -> str
 
 
 async def _find_company(clients: MongoClients, tenant: Tenant, timeout_s: float) -> CompanyDocuments:
-    collection = clients.client_for(tenant.mongo)[tenant.mongo.database][tenant.company_collection]
+    """One ``find`` command, its single batch of at most ``COMPANY_READ_LIMIT`` raw documents (no cursor
+    is left open on the server)."""
+    database = clients.client_for(tenant.mongo)[tenant.mongo.database]
+    query = {
+        "find": tenant.company_collection,
+        "filter": {},
+        "limit": COMPANY_READ_LIMIT,
+        "batchSize": COMPANY_READ_LIMIT,
+        "singleBatch": True,
+    }
     try:
         with pymongo.timeout(timeout_s):
-            return tuple(await collection.find({}).limit(COMPANY_READ_LIMIT).to_list())
+            reply = await database.command(query, codec_options=RAW_DOCUMENTS)
     except PyMongoError as exc:
         return exc
+    return tuple(reply["cursor"]["firstBatch"])
+
+
+def decoded(documents: Sequence[RawBSONDocument]) -> tuple[dict[str, Any], ...]:
+    """Raw Company documents as the dicts the resolution reads (timezone-aware datetimes)."""
+    return tuple(bson.decode(document.raw, DECODED) for document in documents)
+
+
+def start_company_read(
+    clients: MongoClients, tenant: Tenant, timeout_s: float
+) -> asyncio.Future[CompanyDocuments]:
+    """Start reading the tenant's Company documents (once per pass); await with ``pass_cache.joined``."""
+    return shared(
+        ("company", tenant.name, tenant.mongo.url, tenant.company_collection),
+        lambda: _find_company(clients, tenant, timeout_s),
+    )
 
 
 async def company_documents(clients: MongoClients, tenant: Tenant, timeout_s: float) -> CompanyDocuments:
     """The tenant's Company documents (at most ``COMPANY_READ_LIMIT``) or the driver's error.
 
     Once per pass."""
-    return await memo(
-        ("company", tenant.name, tenant.mongo.url, tenant.company_collection),
-        lambda: _find_company(clients, tenant, timeout_s),
-    )
+    return await joined(start_company_read(clients, tenant, timeout_s))
 
 
 async def _ask_build_info(
@@ -167,12 +196,19 @@ async def _ask_build_info(
         return exc
 
 
+def start_build_info(
+    clients: MongoClients, target: MongoTarget, timeout_s: float
+) -> asyncio.Future[dict[str, Any] | PyMongoError]:
+    """Start asking the cluster's ``buildInfo`` (once per cluster per pass)."""
+    client = clients.client_for(target)
+    return shared(("buildInfo", target.cluster_key), lambda: _ask_build_info(client, timeout_s))
+
+
 async def build_info(
     clients: MongoClients, target: MongoTarget, timeout_s: float
 ) -> dict[str, Any] | PyMongoError:
     """The cluster's ``buildInfo`` reply or the driver's error; once per cluster per pass."""
-    client = clients.client_for(target)
-    return await memo(("buildInfo", target.cluster_key), lambda: _ask_build_info(client, timeout_s))
+    return await joined(start_build_info(clients, target, timeout_s))
 
 
 async def read_company(
@@ -182,4 +218,4 @@ async def read_company(
     outcome = await company_documents(clients, tenant, timeout_s)
     if isinstance(outcome, PyMongoError):
         return CompanyRead(error=describe_mongo_error(outcome, secrets))
-    return CompanyRead(documents=outcome)
+    return CompanyRead(documents=decoded(outcome))

@@ -31,15 +31,25 @@ class PassCache:
     def __len__(self) -> int:
         return len(self._tasks)
 
-    async def once(self, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
-        """The result of ``read()``, started by the first caller with this key; a caller that gives up
-        (cancelled, timed out) leaves the read running for the others."""
+    def start(self, key: Hashable, read: Callable[[], Awaitable[T]]) -> asyncio.Future[T]:
+        """The shared task for ``key``, started now by the first caller."""
         task = self._tasks.get(key)
         if task is None:
             task = asyncio.ensure_future(read())
             self._tasks[key] = task
-        result: T = await asyncio.shield(task)
-        return result
+        return task
+
+    def peek(self, key: Hashable) -> Any:
+        """The finished result for ``key``, or ``None`` while it is missing or still running."""
+        task = self._tasks.get(key)
+        if task is None or not task.done() or task.cancelled() or task.exception() is not None:
+            return None
+        return task.result()
+
+    async def once(self, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
+        """The result of ``read()``, started by the first caller with this key; a caller that gives up
+        (cancelled, timed out) leaves the read running for the others."""
+        return await joined(self.start(key, read))
 
 
 @contextmanager
@@ -56,6 +66,26 @@ def sweep() -> Iterator[PassCache]:
 def current() -> PassCache | None:
     """The pass this task runs in, if any."""
     return _CURRENT.get()
+
+
+async def joined(task: asyncio.Future[T]) -> T:
+    """Wait for a task from :func:`shared`. Inside a pass a caller that gives up leaves the task running
+    for the others; outside one the task is this caller's own and is cancelled with it."""
+    if task.done():
+        return task.result()
+    if _CURRENT.get() is None:
+        return await task
+    result: T = await asyncio.shield(task)
+    return result
+
+
+def shared(key: Hashable, read: Callable[[], Awaitable[T]]) -> asyncio.Future[T]:
+    """Start ``read()`` now (once per pass for ``key``; every time outside a pass); await it with
+    :func:`joined`. Lets a check start several reads before waiting for any."""
+    cache = _CURRENT.get()
+    if cache is None:
+        return asyncio.ensure_future(read())
+    return cache.start(key, read)
 
 
 async def memo(key: Hashable, read: Callable[[], Awaitable[T]]) -> T:

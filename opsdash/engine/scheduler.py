@@ -22,6 +22,7 @@ from opsdash.checks.context import CHECK_GROUPS, CheckContext, CheckGroup, group
 from opsdash.config.fleet import Fleet, Tenant
 from opsdash.engine import pass_cache
 from opsdash.engine.backoff import DEFAULT_JITTER, backoff_delay, is_target_failure
+from opsdash.engine.gc_policy import pace_for_sweeps
 from opsdash.engine.store import ResultStore, Transition
 from opsdash.redact import scrub
 
@@ -164,6 +165,7 @@ class Engine:
         self._delays: dict[tuple[str, CheckGroup], float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = False
+        pace_for_sweeps()
 
     @property
     def ctx(self) -> CheckContext:
@@ -261,19 +263,18 @@ class Engine:
         """One pass over the chosen tenants and groups, concurrently under the cap; recorded (one batch,
         one transaction) and returned.
 
-        Within the pass each tenant's env and Company documents are read once (``pass_cache``). The
-        fleet-wide isolation check runs with the "config" group (limited to the chosen tenants). A pair
-        already running (started by the schedule) is skipped.
+        Within the pass each tenant's env and Company documents are read once (``pass_cache``) and a
+        tenant's groups share one concurrency slot: db then config (which only reads what db read), with
+        integrations alongside. The fleet-wide isolation check runs after them with the "config" group
+        (limited to the chosen tenants), from the reads already made. A pair already running (started by
+        the schedule) is skipped.
         """
         selected = self.fleet.select(tenants)
         chosen = tuple(groups) if groups else CHECK_GROUPS
-        runs: list[Coroutine[Any, Any, list[CheckResult]]] = [
-            self._run_group(tenant, group, publish=False) for tenant in selected for group in chosen
-        ]
-        if "config" in chosen:
-            runs.append(self._run_fleet(frozenset(t.name for t in selected), publish=False))
         with pass_cache.sweep():
-            batches = await asyncio.gather(*runs)
+            batches = await asyncio.gather(*(self._run_tenant(tenant, chosen) for tenant in selected))
+            if "config" in chosen:
+                batches.append(await self._run_fleet(frozenset(t.name for t in selected), publish=False))
         results = [result for batch in batches for result in batch]
         self._publish(results)
         return results
@@ -360,32 +361,64 @@ class Engine:
         self._in_flight.add(key)
         try:
             async with self._slots:
-                deadline = group_deadline(tenant.poll, group)
-                started = self._clock()
-                try:
-                    results = await asyncio.wait_for(
-                        self.runner.run_group(self.ctx, tenant, group, deadline), deadline
-                    )
-                except TimeoutError:
-                    results = self.runner.timeout_results(tenant, self.fleet, group, deadline, started)
-                except Exception as exc:
-                    logger.exception("check group %s of tenant %s crashed", group, tenant.name)
-                    results = failed_run_results(
-                        tenant.name,
-                        self.runner.group_check_ids(self.fleet, group),
-                        status=Status.UNKNOWN,
-                        error_class=None,
-                        summary=scrub(f"opsdash could not run this check: {type(exc).__name__}: {exc}",
-                                      [p for p in [tenant.mongo.password] if p])[:300],
-                        started=started,
-                        now=self._clock(),
-                    )
+                results = await self._execute(tenant, group)
         finally:
             self._in_flight.discard(key)
         self._pace(tenant, group, results)
         if publish:
             self._publish(results)
         return results
+
+    async def _run_tenant(self, tenant: Tenant, groups: Sequence[CheckGroup]) -> list[CheckResult]:
+        """Some groups of one tenant in one concurrency slot (for ``run_once``); not published."""
+        mine = [g for g in groups if (tenant.name, g) not in self._in_flight]
+        if not mine:
+            return []
+        keys = [(tenant.name, g) for g in mine]
+        self._in_flight.update(keys)
+        try:
+            async with self._slots:
+                if "integrations" in mine and len(mine) > 1:
+                    reads = [g for g in mine if g != "integrations"]
+                    chain, probes = await asyncio.gather(
+                        self._execute_in_order(tenant, reads), self._execute(tenant, "integrations")
+                    )
+                    by_group = {**dict(zip(reads, chain, strict=True)), "integrations": probes}
+                else:
+                    by_group = {g: await self._execute(tenant, g) for g in mine}
+        finally:
+            self._in_flight.difference_update(keys)
+        for group in mine:
+            self._pace(tenant, group, by_group[group])
+        return [result for group in mine for result in by_group[group]]
+
+    async def _execute_in_order(
+        self, tenant: Tenant, groups: Sequence[CheckGroup]
+    ) -> list[list[CheckResult]]:
+        return [await self._execute(tenant, g) for g in groups]
+
+    async def _execute(self, tenant: Tenant, group: CheckGroup) -> list[CheckResult]:
+        """One group's results within its hard deadline: ``timeout_results`` when it blows it, UNKNOWN
+        results when the runner crashes."""
+        deadline = group_deadline(tenant.poll, group)
+        started = self._clock()
+        try:
+            async with asyncio.timeout(deadline):
+                return await self.runner.run_group(self.ctx, tenant, group, deadline)
+        except TimeoutError:
+            return self.runner.timeout_results(tenant, self.fleet, group, deadline, started)
+        except Exception as exc:
+            logger.exception("check group %s of tenant %s crashed", group, tenant.name)
+            return failed_run_results(
+                tenant.name,
+                self.runner.group_check_ids(self.fleet, group),
+                status=Status.UNKNOWN,
+                error_class=None,
+                summary=scrub(f"opsdash could not run this check: {type(exc).__name__}: {exc}",
+                              [p for p in [tenant.mongo.password] if p])[:300],
+                started=started,
+                now=self._clock(),
+            )
 
     async def _run_fleet(self, only: frozenset[str] | None, *, publish: bool = True) -> list[CheckResult]:
         key = (None, FLEET_JOB)

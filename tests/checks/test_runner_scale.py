@@ -31,10 +31,12 @@ def test_scrubbing_matches_check_result_scrubbed_and_keeps_clean_results_as_they
     clean = result("complete (db)", {"fields": {"a": {"source": "db", "value": "<set sha256:12345678>"}}})
     with_tuple = result("ok", {"list": ("a", "b")})
     scrubber = Scrubber(SECRETS)
-    for original in (dirty, clean, with_tuple):
+    for original in (dirty, clean):
         assert scrubber.result(original) == original.scrubbed(SECRETS)
+    for original in (dirty, clean, with_tuple):
         assert scrubber.result(original).model_dump_json() == original.scrubbed(SECRETS).model_dump_json()
     assert scrubber.result(clean) is clean
+    assert scrubber.result(with_tuple) is with_tuple
     assert "pw-secret" not in scrubber.result(dirty).model_dump_json()
     assert "cnry-token" not in scrubber.result(dirty).model_dump_json()
 
@@ -71,3 +73,31 @@ def test_isolation_by_groups_is_isolation_over_the_whole_fleet() -> None:
     notes = {"i": "env unreadable: nope"}
     for order in itertools.islice(itertools.permutations(PROFILES), 0, 200, 7):
         assert isolation_results(order, started, 0.5, notes) == isolation.results(order, started, 0.5, notes)
+
+
+def test_a_secret_that_json_escapes_is_still_found_in_every_place() -> None:
+    odd = ['pa"ss\\word', "line\nbreak\tsecret", "ünïcødé-sécret", "ctl\x01char"]
+    scrubber = Scrubber(odd)
+    for secret in odd:
+        for placed in (
+            result(f"said {secret}", {}),
+            result("ok", {"deep": [{"k": f"x{secret}y"}]}),
+            result("ok", {f"key {secret}": 1}),
+        ):
+            cleaned = scrubber.result(placed)
+            assert cleaned == placed.scrubbed(odd)
+            assert secret not in cleaned.summary
+            assert secret not in repr(cleaned.details)
+
+
+def test_a_dsn_password_is_removed_wherever_it_sits_in_the_details() -> None:
+    scrubber = Scrubber([])
+    for details in (
+        {"url": "mongodb://ops:hunter22@db.example/acme"},
+        {"quoted": 'said "mongodb://ops:hunter22@db.example/acme"'},
+        {"from": "mailer@acme.example", "nested": [{"k": "x mongodb://ops:hunter22@db.example"}]},
+    ):
+        placed = result("ok", details)
+        cleaned = scrubber.result(placed)
+        assert cleaned == placed.scrubbed([])
+        assert "hunter22" not in cleaned.model_dump_json()

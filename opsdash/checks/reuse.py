@@ -1,0 +1,103 @@
+"""What a pass may take from the previous one instead of reading or computing it again.
+
+- A dotenv file unchanged on disk (same inode, size, mtime and ctime) is not read and parsed again.
+- A tenant whose env and Company documents (raw BSON bytes) are exactly what they were keeps what was
+  derived from them (resolution, secrets, config verdicts): those are pure functions of these inputs.
+- A database's ``dbStats`` (its data size) is asked again only when older than ``DATA_STATS_MAX_AGE_S``:
+  the size of a tenant database changes over hours, not between two 15 s polls.
+
+One ``Reuse`` belongs to one ``CheckContext``, so it lives as long as the engine that owns it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from opsdash.config.envsource import DotenvFile, EnvSource
+
+DATA_STATS_MAX_AGE_S = 300.0
+EnvValues = dict[str, str | None]
+FileStamp = tuple[int, int, int, int]
+
+
+def file_stamp(path: os.PathLike[str] | str) -> FileStamp | None:
+    """What changes whenever a file is rewritten or replaced; None when it cannot be stat'ed."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+@dataclass
+class Derived:
+    """What was derived from one tenant's inputs; ``extra`` holds results computed from them later."""
+
+    env: Mapping[str, str | None]
+    raw_documents: tuple[bytes, ...]
+    value: Any
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def matches(self, env: Mapping[str, str | None], raw_documents: tuple[bytes, ...]) -> bool:
+        return (self.env is env or self.env == env) and self.raw_documents == raw_documents
+
+
+@dataclass
+class Reuse:
+    """Per-engine memory across passes (see the module docstring)."""
+
+    env_files: dict[str, tuple[FileStamp, EnvValues]] = field(default_factory=dict)
+    derived: dict[str, Derived] = field(default_factory=dict)
+    data_stats: dict[Hashable, tuple[float, dict[str, Any]]] = field(default_factory=dict)
+
+    def unchanged_env(self, source: EnvSource) -> tuple[EnvValues | None, FileStamp | None]:
+        """The env read last time if the file is unchanged since, and the file's stamp now."""
+        if not isinstance(source, DotenvFile):
+            return None, None
+        stamp = file_stamp(source.path)
+        if stamp is None:
+            return None, None
+        seen = self.env_files.get(source.label)
+        if seen is not None and seen[0] == stamp:
+            return seen[1], stamp
+        return None, stamp
+
+    def remember_env(self, source: EnvSource, stamp: FileStamp | None, values: EnvValues) -> None:
+        """Keep ``values`` for the file as it was at ``stamp`` (taken before it was read)."""
+        if stamp is not None:
+            self.env_files[source.label] = (stamp, values)
+
+    def derived_for(
+        self, tenant: str, env: Mapping[str, str | None], raw_documents: tuple[bytes, ...]
+    ) -> Derived | None:
+        """What was derived from exactly these inputs, if anything."""
+        entry = self.derived.get(tenant)
+        if entry is not None and entry.matches(env, raw_documents):
+            return entry
+        return None
+
+    def remember_derived(
+        self, tenant: str, env: Mapping[str, str | None], raw_documents: tuple[bytes, ...], value: Any
+    ) -> Derived:
+        entry = Derived(env, raw_documents, value)
+        self.derived[tenant] = entry
+        return entry
+
+    def fresh_stats(self, key: Hashable, now: float | None = None) -> tuple[dict[str, Any], float] | None:
+        """The ``dbStats`` reply kept for ``key`` and its age in seconds, if younger than
+        ``DATA_STATS_MAX_AGE_S``."""
+        kept = self.data_stats.get(key)
+        if kept is None:
+            return None
+        at, stats = kept
+        age = (time.monotonic() if now is None else now) - at
+        if age > DATA_STATS_MAX_AGE_S:
+            return None
+        return stats, age
+
+    def remember_stats(self, key: Hashable, stats: dict[str, Any], now: float | None = None) -> None:
+        self.data_stats[key] = (time.monotonic() if now is None else now, stats)

@@ -1,0 +1,121 @@
+"""Reuse across passes (``opsdash.checks.reuse``): a warm pass skips what did not change, and sees every
+change the moment it happens: a Company document edited in the database, an env file rewritten in place
+with the same size, a data size grown old."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pymongo import MongoClient
+
+from opsdash.checks.base import CheckResult
+from opsdash.checks.context import CheckContext
+from opsdash.checks.reuse import DATA_STATS_MAX_AGE_S, Reuse
+from opsdash.config.envsource import DotenvFile
+from opsdash.config.fleet import load_fleet
+from opsdash.engine.mongo import MongoClients
+from opsdash.engine.scheduler import Engine
+from opsdash.engine.store import ResultStore
+from opsdash.testing.fleetfile import TenantFiles, write_fleet
+from opsdash.testing.mongo_server import database_url
+from opsdash.testing.seed import healthy_company, seed_company
+from tests.engine.test_pass_cache import CommandCounter
+
+FLAGS_ON = {"USE_DB_CLOUDINARY": "true", "USE_DB_WHATSAPP": "true"}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[ResultStore]:
+    with ResultStore(tmp_path / "state" / "opsdash.sqlite3") as opened:
+        yield opened
+
+
+def by_check(results: list[CheckResult], tenant: str) -> dict[str, CheckResult]:
+    return {r.check: r for r in results if r.tenant == tenant}
+
+
+def same_verdict(first: CheckResult, second: CheckResult) -> bool:
+    keep = {"timestamp", "duration_s"}
+    return first.model_dump(exclude=keep) == second.model_dump(exclude=keep)
+
+
+async def test_a_warm_pass_reuses_unchanged_tenants_and_sees_every_change(
+    tmp_path: Path, store: ResultStore, mongo_url: str
+) -> None:
+    databases = {name: f"reuse_{tmp_path.name[-12:]}_{name}" for name in ("edited", "flipped", "steady")}
+    for name, database in databases.items():
+        seed_company(mongo_url, database, healthy_company(cloudinaryClientFolder=name,
+                                                         whatsappPhoneNumberId=f"10990{len(name)}{name}"))
+    tenants = [
+        TenantFiles(name, database_url(mongo_url, database), env=FLAGS_ON)
+        for name, database in databases.items()
+    ]
+    fleet = load_fleet(write_fleet(tmp_path, tenants, tables={"state": {"dir": "state"}}))
+    counter = CommandCounter()
+    ctx = CheckContext.create(fleet)
+    ctx.clients = MongoClients(timeout_s=10, event_listeners=[counter])
+    engine = Engine(fleet, store=store, ctx=ctx, jitter=False)
+    try:
+        first = await engine.run_once(groups=["db", "config"])
+        with MongoClient(mongo_url) as client:
+            client[databases["edited"]]["Company"].update_one({}, {"$set": {"cloudinaryApiSecret": ""}})
+        env_file = tmp_path / "env" / "flipped.env"
+        before = env_file.read_text()
+        env_file.write_text(before.replace('USE_DB_CLOUDINARY="true"', 'USE_DB_CLOUDINARY="TRUE"'))
+        assert len(env_file.read_text()) == len(before)
+        second = await engine.run_once(groups=["db", "config"])
+    finally:
+        await engine.stop()
+        await ctx.aclose()
+
+    edited_then, edited_now = by_check(first, "edited"), by_check(second, "edited")
+    assert edited_then["config:cloudinary"].status.value == "OK"
+    assert edited_now["config:cloudinary"].status.value != "OK"
+    assert "cloudinaryApiSecret" in edited_now["config:cloudinary"].details["problems"]
+
+    flipped_then, flipped_now = by_check(first, "flipped"), by_check(second, "flipped")
+    assert flipped_then["config:cloudinary"].details["source"] == "db"
+    assert flipped_now["config:cloudinary"].details["source"] == "env"
+    assert flipped_now["config:cloudinary"].details["flag"]["raw"] == "TRUE"
+
+    steady_then, steady_now = by_check(first, "steady"), by_check(second, "steady")
+    assert steady_then.keys() == steady_now.keys()
+    for check, result in steady_now.items():
+        if check.startswith(("config:", "fallback:")):
+            assert same_verdict(steady_then[check], result)
+            assert result.timestamp > steady_then[check].timestamp
+
+    assert counter.sent["find"] == 2 * len(databases)
+    assert counter.sent["dbStats"] == len(databases)
+    for name in databases:
+        db_then, db_now = by_check(first, name)["db"].details, by_check(second, name)["db"].details
+        assert db_now["data_size"] == db_then["data_size"] > 0
+        assert db_now["data_size_age_s"] >= 0
+
+
+def test_an_env_file_is_read_again_when_anything_about_it_changes(tmp_path: Path) -> None:
+    path = tmp_path / "tenant.env"
+    path.write_text('A="1"\n')
+    source = DotenvFile(path)
+    reuse = Reuse()
+    unchanged, stamp = reuse.unchanged_env(source)
+    assert unchanged is None
+    reuse.remember_env(source, stamp, source.read())
+    assert reuse.unchanged_env(source)[0] == {"A": "1"}
+    replacement = tmp_path / "replacement.env"
+    replacement.write_text('A="2"\n')
+    replacement.replace(path)
+    assert reuse.unchanged_env(source)[0] is None
+    path.unlink()
+    assert reuse.unchanged_env(source) == (None, None)
+
+
+def test_a_data_size_is_kept_until_it_is_older_than_its_max_age() -> None:
+    reuse = Reuse()
+    reuse.remember_stats("db", {"dataSize": 10}, now=100.0)
+    oldest = 100.0 + DATA_STATS_MAX_AGE_S
+    assert reuse.fresh_stats("db", now=oldest) == ({"dataSize": 10}, DATA_STATS_MAX_AGE_S)
+    assert reuse.fresh_stats("db", now=100.0 + DATA_STATS_MAX_AGE_S + 1) is None
+    assert reuse.fresh_stats("other", now=100.0) is None
