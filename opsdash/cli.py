@@ -9,9 +9,11 @@ command is a stub built from :data:`COMMAND_HELP`, enough for ``opsdash --help``
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from opsdash.errors import OpsdashError
@@ -29,6 +31,8 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 """Modules that add subcommands. Each defines ``register(subparsers) -> None`` and sets
 ``func=run`` (``run(args) -> int``) on the parsers it adds."""
+
+Command = Callable[[argparse.Namespace], int]
 
 COMMAND_HELP: Mapping[str, tuple[tuple[str, str], ...]] = {
     "opsdash.commands.config_cmd": (("config", "validate or show tenant configuration"),),
@@ -121,13 +125,17 @@ def build_parser(*, lazy: bool = True) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run opsdash; returns the process exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def parse(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, Command]:
+    """Parse ``argv`` (importing the invoked command's module); the arguments and the command to run."""
+    args = build_parser().parse_args(argv)
     func = getattr(args, "func", None)
     if func is None:
         func = importlib.import_module("opsdash.commands.default").run
+    return args, func
+
+
+def dispatch(args: argparse.Namespace, func: Command) -> int:
+    """Run a parsed command; an ``OpsdashError`` becomes one line on stderr and its exit code."""
     try:
         return int(func(args) or 0)
     except OpsdashError as exc:
@@ -137,6 +145,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run opsdash; returns the process exit code."""
+    return dispatch(*parse(argv))
+
+
+@contextmanager
+def imports_without_collection() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a command's modules load, then freeze what they built.
+
+    Imports allocate a great many objects that live as long as the process (modules, classes, pydantic
+    schemas); collecting while they pile up only rescans them. ``gc.freeze`` then keeps later collections
+    (and the one at exit) from rescanning them.
+    """
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
+
+
 def entry() -> None:
-    """Console-script entry."""
-    sys.exit(main())
+    """Console-script entry (and ``python -m opsdash``)."""
+    with imports_without_collection():
+        command = parse()
+    sys.exit(dispatch(*command))

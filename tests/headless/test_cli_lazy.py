@@ -112,3 +112,23 @@ def test_help_imports_no_command_module() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stderr.strip() == "[]", proc.stderr
+
+
+GC_PROBE = """\
+import gc, sys
+from opsdash.cli import imports_without_collection, parse
+with imports_without_collection():
+    paused = not gc.isenabled()
+    args, func = parse(['--config', 'x.toml', 'check', '--tenant', 'a'])
+print(paused, gc.isenabled(), gc.get_freeze_count() > 1000, func.__module__)
+try:
+    with imports_without_collection():
+        parse(['bogus'])
+except SystemExit:
+    print(gc.isenabled())
+"""
+
+
+def test_the_collector_pauses_for_imports_and_resumes_for_the_command() -> None:
+    proc = subprocess.run([sys.executable, "-c", GC_PROBE], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.split() == ["True", "True", "True", "opsdash.headless.check", "True"], proc.stderr
