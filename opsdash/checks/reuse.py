@@ -3,6 +3,7 @@
 - A dotenv file unchanged on disk (same inode, size, mtime and ctime) is not read and parsed again.
 - A tenant whose env and Company documents (raw BSON bytes) are exactly what they were keeps what was
   derived from them (resolution, secrets, config verdicts): those are pure functions of these inputs.
+- The fleet-wide isolation verdicts stand while every tenant's profile is what it was.
 - A database's ``dbStats`` (its data size) is asked again only when older than ``DATA_STATS_MAX_AGE_S``:
   the size of a tenant database changes over hours, not between two 15 s polls.
 
@@ -53,6 +54,8 @@ class Reuse:
     env_files: dict[str, tuple[FileStamp, EnvValues]] = field(default_factory=dict)
     derived: dict[str, Derived] = field(default_factory=dict)
     data_stats: dict[Hashable, tuple[float, dict[str, Any]]] = field(default_factory=dict)
+    fleet_wide: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    """Fleet-wide results by check id, with the inputs they were computed from."""
 
     def unchanged_env(self, source: EnvSource) -> tuple[EnvValues | None, FileStamp | None]:
         """The env read last time if the file is unchanged since, and the file's stamp now."""

@@ -60,11 +60,15 @@ class MongoClients:
         self._app_name = app_name
         self._listeners = list(event_listeners)
         self._clients: dict[tuple[Any, ...], AsyncMongoClient[dict[str, Any]]] = {}
+        self._by_target: dict[MongoTarget, AsyncMongoClient[dict[str, Any]]] = {}
 
     def __len__(self) -> int:
         return len(self._clients)
 
     def client_for(self, target: MongoTarget) -> AsyncMongoClient[dict[str, Any]]:
+        known = self._by_target.get(target)
+        if known is not None:
+            return known
         key = target.cluster_key
         client = self._clients.get(key)
         if client is None:
@@ -81,10 +85,12 @@ class MongoClients:
                 event_listeners=self._listeners,
             )
             self._clients[key] = client
+        self._by_target[target] = client
         return client
 
     async def close(self) -> None:
         clients, self._clients = list(self._clients.values()), {}
+        self._by_target = {}
         for client in clients:
             await client.close()
 

@@ -46,8 +46,12 @@ async def test_a_warm_pass_reuses_unchanged_tenants_and_sees_every_change(
 ) -> None:
     databases = {name: f"reuse_{tmp_path.name[-12:]}_{name}" for name in ("edited", "flipped", "steady")}
     for name, database in databases.items():
-        seed_company(mongo_url, database, healthy_company(cloudinaryClientFolder=name,
-                                                         whatsappPhoneNumberId=f"10990{len(name)}{name}"))
+        seed_company(mongo_url, database, healthy_company(
+            cloudinaryClientFolder=name,
+            whatsappPhoneNumberId=f"10990{len(name)}{name}",
+            smtpUser=f"{name}@mail.example",
+            emailUser=f"{name}@mail.example",
+        ))
     tenants = [
         TenantFiles(name, database_url(mongo_url, database), env=FLAGS_ON)
         for name, database in databases.items()
@@ -60,7 +64,10 @@ async def test_a_warm_pass_reuses_unchanged_tenants_and_sees_every_change(
     try:
         first = await engine.run_once(groups=["db", "config"])
         with MongoClient(mongo_url) as client:
-            client[databases["edited"]]["Company"].update_one({}, {"$set": {"cloudinaryApiSecret": ""}})
+            steady_phone = client[databases["steady"]]["Company"].find_one({})["whatsappPhoneNumberId"]
+            client[databases["edited"]]["Company"].update_one(
+                {}, {"$set": {"cloudinaryApiSecret": "", "whatsappPhoneNumberId": steady_phone}}
+            )
         env_file = tmp_path / "env" / "flipped.env"
         before = env_file.read_text()
         env_file.write_text(before.replace('USE_DB_CLOUDINARY="true"', 'USE_DB_CLOUDINARY="TRUE"'))
@@ -74,6 +81,12 @@ async def test_a_warm_pass_reuses_unchanged_tenants_and_sees_every_change(
     assert edited_then["config:cloudinary"].status.value == "OK"
     assert edited_now["config:cloudinary"].status.value != "OK"
     assert "cloudinaryApiSecret" in edited_now["config:cloudinary"].details["problems"]
+
+    assert edited_then["isolation"].status.value == "OK"
+    assert edited_now["isolation"].status.value == "WARN"
+    assert "steady" in edited_now["isolation"].summary
+    assert by_check(second, "steady")["isolation"].status.value == "WARN"
+    assert by_check(second, "flipped")["isolation"].status.value == "OK"
 
     flipped_then, flipped_now = by_check(first, "flipped"), by_check(second, "flipped")
     assert flipped_then["config:cloudinary"].details["source"] == "db"
