@@ -38,6 +38,7 @@ from bson import ObjectId
 from pymongo import AsyncMongoClient, MongoClient
 
 from opsdash.config.fleet import Fleet, load_fleet
+from opsdash.engine.mongo import MAX_CONNECTING, MAX_POOL_SIZE
 from opsdash.engine.scheduler import Engine
 from opsdash.engine.store import ResultStore
 from opsdash.testing.fleetfile import TenantFiles, write_fleet
@@ -194,7 +195,9 @@ async def floor_sweeps(
     cold: list[float] = []
     warm: list[float] = []
     for i in range(repeat):
-        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(url, maxPoolSize=pool)
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+            url, maxPoolSize=pool, maxConnecting=MAX_CONNECTING
+        )
         try:
             cold.append(await floor_pass(client, databases, limit))
             if i == repeat - 1:
@@ -304,7 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 databases = [t.mongo.database for t in fleet.tenants]
                 cold, warm = asyncio.run(opsdash_sweeps(fleet, args.repeat))
                 floor_cold, floor_warm = asyncio.run(
-                    floor_sweeps(proxy_url, databases, concurrency, 256, args.repeat)
+                    floor_sweeps(proxy_url, databases, concurrency, MAX_POOL_SIZE, args.repeat)
                 )
                 sample = min(n, args.naive_sample)
                 naive_sample = sweep_naive([(t.mongo.url, t.mongo.database) for t in fleet.tenants[:sample]])
