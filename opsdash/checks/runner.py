@@ -9,13 +9,14 @@ tenant's secrets before returning it. A check that raises is reported UNKNOWN, n
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from pydantic_core import PydanticSerializationError, to_json
 
 from opsdash.checks import auth, cloudinary, config, db, fallback, isolation, smtp, whatsapp
 from opsdash.checks.base import CheckResult, Status
@@ -196,14 +197,14 @@ def _resolved(
     return TenantState(env, read, resolution, secrets)
 
 
-_DSN_IN_ONE_STRING = re.compile(r'://[^"]*@|@[^"]*://')
+_DSN_IN_ONE_STRING = re.compile(rb'://[^"]*@|@[^"]*://')
 
 
-def _may_hold_dsn(blob: str) -> bool:
+def _may_hold_dsn(blob: bytes) -> bool:
     """Whether one string of a JSON text may hold both ``://`` and ``@`` (what ``redact_dsn`` needs)."""
-    if "://" not in blob or "@" not in blob:
+    if b"://" not in blob or b"@" not in blob:
         return False
-    return '\\"' in blob or _DSN_IN_ONE_STRING.search(blob) is not None
+    return b'\\"' in blob or _DSN_IN_ONE_STRING.search(blob) is not None
 
 
 class Scrubber:
@@ -217,15 +218,15 @@ class Scrubber:
 
     def __init__(self, secrets: Iterable[str]) -> None:
         self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
-        self._encoded = [json.dumps(s, ensure_ascii=False)[1:-1] for s in self._secrets]
+        self._encoded = [to_json(s)[1:-1] for s in self._secrets]
         self._seen: dict[str, str] = {}
         self._changed = False
 
     def may_hold_secret(self, result: CheckResult) -> bool:
         """False only when no string of the result can contain a secret or a DSN password."""
         try:
-            blob = json.dumps(result.details, ensure_ascii=False, default=str, check_circular=False)
-        except (TypeError, ValueError):
+            blob = to_json(result.details, fallback=str)
+        except (TypeError, ValueError, PydanticSerializationError):
             return True
         summary = result.summary
         if ("://" in summary and "@" in summary) or _may_hold_dsn(blob):
