@@ -18,7 +18,7 @@ from opsdash.checks.context import CHECK_GROUPS, CheckGroup
 from opsdash.config.fleet import Fleet, find_config, load_fleet
 from opsdash.errors import ConfigError, OpsdashError
 from opsdash.headless import selection
-from opsdash.headless.formats import FORMATS, RENDERERS
+from opsdash.headless.formats import FORMATS, renderer
 from opsdash.headless.output import emit
 from opsdash.headless.report import build_report
 
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     wanted = [r for r in results if selection.keep(r.check, args.check, table)]
     report = build_report(wanted, tenants, datetime.now(UTC))
     try:
-        emit(RENDERERS[args.format](report), args.output)
+        emit(renderer(args.format)(report), args.output)
     except OSError as exc:
         raise OpsdashError(f"{args.output}: cannot write ({exc.strerror})", exit_code=EXIT_UNKNOWN) from None
     return report.exit_code

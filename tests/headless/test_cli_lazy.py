@@ -88,7 +88,8 @@ import sys
 from opsdash.cli import main
 rc = main(sys.argv[1:])
 unwanted = ("textual", "opsdash.actions", "opsdash.commands", "opsdash.screens", "opsdash.alerts",
-            "opsdash.headless.watch", "opsdash.demo")
+            "opsdash.headless.watch", "opsdash.demo", "opsdash.headless.formats.json",
+            "opsdash.headless.formats.nagios", "opsdash.headless.formats.prometheus")
 loaded = sorted(m for m in sys.modules if any(m == u or m.startswith(u + ".") for u in unwanted))
 print("RC", rc, "LOADED", loaded, file=sys.stderr)
 """
