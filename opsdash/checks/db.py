@@ -147,14 +147,21 @@ async def _ask_stats(
     ctx: CheckContext, tenant: Tenant, timeout_s: float
 ) -> tuple[dict[str, Any], float] | PyMongoError:
     """``dbStats`` asked now (age 0), and kept for the passes that follow."""
-    key = (tenant.mongo.cluster_key, tenant.mongo.database)
     try:
         with pymongo.timeout(timeout_s):
             stats = dict(await ctx.clients.client_for(tenant.mongo)[tenant.mongo.database].command("dbStats"))
     except PyMongoError as exc:
         return exc
-    ctx.reuse.remember_stats(key, stats)
+    ctx.reuse.remember_fact(_stats_key(tenant), stats)
     return stats, 0.0
+
+
+def _stats_key(tenant: Tenant) -> tuple[Any, ...]:
+    return ("dbStats", tenant.mongo.cluster_key, tenant.mongo.database)
+
+
+def _build_info_key(tenant: Tenant) -> tuple[Any, ...]:
+    return ("buildInfo", tenant.mongo.cluster_key)
 
 
 def cluster_latency_ms(
@@ -168,16 +175,18 @@ def cluster_latency_ms(
 
 async def _answers(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> tuple[Any, ...]:
     """Latency, Company documents, buildInfo and (dbStats, its age), or raise the first failure. Every
-    read is sent before any is awaited; reads shared within a pass outlive this caller, its own do not."""
-    target = tenant.mongo
-    stats = ctx.reuse.fresh_stats((target.cluster_key, target.database))
+    read is sent before any is awaited; reads shared within a pass outlive this caller, its own do not.
+    buildInfo and dbStats are asked only when the kept ones are old (``reuse.FACTS_MAX_AGE_S``)."""
+    kept_info = ctx.reuse.fresh_fact(_build_info_key(tenant))
+    kept_stats = ctx.reuse.fresh_fact(_stats_key(tenant))
     reads: list[asyncio.Future[Any]] = [
         cluster_latency_ms(ctx, tenant, timeout_s),
         start_company_read(ctx.clients, tenant, timeout_s),
-        start_build_info(ctx.clients, target, timeout_s),
     ]
+    if kept_info is None:
+        reads.append(start_build_info(ctx.clients, tenant.mongo, timeout_s))
     own: list[asyncio.Future[Any]] = [] if pass_cache.current() is not None else list(reads)
-    if stats is None:
+    if kept_stats is None:
         reads.append(asyncio.ensure_future(_ask_stats(ctx, tenant, timeout_s)))
         own.append(reads[-1])
     try:
@@ -191,12 +200,19 @@ async def _answers(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> tuple
         for read in own:
             if not read.done():
                 read.cancel()
-    return (*answers, stats) if stats is not None else tuple(answers)
+    latency_ms, documents, *rest = answers
+    if kept_info is None:
+        info = rest.pop(0)
+        ctx.reuse.remember_fact(_build_info_key(tenant), info)
+    else:
+        info = kept_info[0]
+    stats = rest.pop(0) if kept_stats is None else kept_stats
+    return latency_ms, documents, info, stats
 
 
 async def _probe(ctx: CheckContext, tenant: Tenant, deadline: Deadline, secrets: Iterable[str]) -> DbProbe:
-    """Ping, the Company read, buildInfo and (when the kept one is old) dbStats, all sent before any is
-    awaited: one round trip. Within a pass the Company read is shared with the config checks, and ping
+    """Ping, the Company read and (when the kept ones are old) buildInfo and dbStats, all sent before any
+    is awaited: one round trip. Within a pass the Company read is shared with the config checks, and ping
     and buildInfo with the other tenants of the cluster."""
     target = tenant.mongo
     base = DbProbe(target=target.display, database=target.database)

@@ -4,8 +4,9 @@
 - A tenant whose env and Company documents (raw BSON bytes) are exactly what they were keeps what was
   derived from them (resolution, secrets, config verdicts): those are pure functions of these inputs.
 - The fleet-wide isolation verdicts stand while every tenant's profile is what it was.
-- A database's ``dbStats`` (its data size) is asked again only when older than ``DATA_STATS_MAX_AGE_S``:
-  the size of a tenant database changes over hours, not between two 15 s polls.
+- Slow-changing server facts, a database's ``dbStats`` (its data size) and a cluster's ``buildInfo`` (its
+  version), are asked again only when older than ``FACTS_MAX_AGE_S``: they change over hours or at an
+  upgrade, not between two 15 s polls.
 
 One ``Reuse`` belongs to one ``CheckContext``, so it lives as long as the engine that owns it.
 """
@@ -20,7 +21,7 @@ from typing import Any
 
 from opsdash.config.envsource import DotenvFile, EnvSource
 
-DATA_STATS_MAX_AGE_S = 300.0
+FACTS_MAX_AGE_S = 300.0
 EnvValues = dict[str, str | None]
 FileStamp = tuple[int, int, int, int]
 
@@ -53,7 +54,7 @@ class Reuse:
 
     env_files: dict[str, tuple[FileStamp, EnvValues]] = field(default_factory=dict)
     derived: dict[str, Derived] = field(default_factory=dict)
-    data_stats: dict[Hashable, tuple[float, dict[str, Any]]] = field(default_factory=dict)
+    facts: dict[Hashable, tuple[float, dict[str, Any]]] = field(default_factory=dict)
     fleet_wide: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     """Fleet-wide results by check id, with the inputs they were computed from."""
 
@@ -90,17 +91,16 @@ class Reuse:
         self.derived[tenant] = entry
         return entry
 
-    def fresh_stats(self, key: Hashable, now: float | None = None) -> tuple[dict[str, Any], float] | None:
-        """The ``dbStats`` reply kept for ``key`` and its age in seconds, if younger than
-        ``DATA_STATS_MAX_AGE_S``."""
-        kept = self.data_stats.get(key)
+    def fresh_fact(self, key: Hashable, now: float | None = None) -> tuple[dict[str, Any], float] | None:
+        """The server reply kept for ``key`` and its age in seconds, if younger than ``FACTS_MAX_AGE_S``."""
+        kept = self.facts.get(key)
         if kept is None:
             return None
         at, stats = kept
         age = (time.monotonic() if now is None else now) - at
-        if age > DATA_STATS_MAX_AGE_S:
+        if age > FACTS_MAX_AGE_S:
             return None
         return stats, age
 
-    def remember_stats(self, key: Hashable, stats: dict[str, Any], now: float | None = None) -> None:
-        self.data_stats[key] = (time.monotonic() if now is None else now, stats)
+    def remember_fact(self, key: Hashable, reply: dict[str, Any], now: float | None = None) -> None:
+        self.facts[key] = (time.monotonic() if now is None else now, reply)

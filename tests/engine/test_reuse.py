@@ -12,7 +12,7 @@ from pymongo import MongoClient
 
 from opsdash.checks.base import CheckResult
 from opsdash.checks.context import CheckContext
-from opsdash.checks.reuse import DATA_STATS_MAX_AGE_S, Reuse
+from opsdash.checks.reuse import FACTS_MAX_AGE_S, Reuse
 from opsdash.config.envsource import DotenvFile
 from opsdash.config.fleet import load_fleet
 from opsdash.engine.mongo import MongoClients
@@ -102,6 +102,7 @@ async def test_a_warm_pass_reuses_unchanged_tenants_and_sees_every_change(
 
     assert counter.sent["find"] == 2 * len(databases)
     assert counter.sent["dbStats"] == len(databases)
+    assert counter.sent["buildInfo"] == 1
     for name in databases:
         db_then, db_now = by_check(first, name)["db"].details, by_check(second, name)["db"].details
         assert db_now["data_size"] == db_then["data_size"] > 0
@@ -127,8 +128,8 @@ def test_an_env_file_is_read_again_when_anything_about_it_changes(tmp_path: Path
 
 def test_a_data_size_is_kept_until_it_is_older_than_its_max_age() -> None:
     reuse = Reuse()
-    reuse.remember_stats("db", {"dataSize": 10}, now=100.0)
-    oldest = 100.0 + DATA_STATS_MAX_AGE_S
-    assert reuse.fresh_stats("db", now=oldest) == ({"dataSize": 10}, DATA_STATS_MAX_AGE_S)
-    assert reuse.fresh_stats("db", now=100.0 + DATA_STATS_MAX_AGE_S + 1) is None
-    assert reuse.fresh_stats("other", now=100.0) is None
+    reuse.remember_fact("db", {"dataSize": 10}, now=100.0)
+    oldest = 100.0 + FACTS_MAX_AGE_S
+    assert reuse.fresh_fact("db", now=oldest) == ({"dataSize": 10}, FACTS_MAX_AGE_S)
+    assert reuse.fresh_fact("db", now=100.0 + FACTS_MAX_AGE_S + 1) is None
+    assert reuse.fresh_fact("other", now=100.0) is None
