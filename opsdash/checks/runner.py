@@ -155,13 +155,19 @@ async def _read_env(ctx: CheckContext, tenant: Tenant) -> tuple[dict[str, str | 
 
 async def load_tenant(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> TenantState:
     """Read env and Company documents (within ``timeout_s``) and resolve every service; once per pass,
-    and resolved again only when the env or the documents changed."""
-    done = pass_cache.current()
-    if done is not None:
-        ready = done.peek(("tenant", tenant.name))
-        if ready is not None:
-            return ready  # type: ignore[no-any-return]
-    return await memo(("tenant", tenant.name), lambda: _load_tenant_now(ctx, tenant, timeout_s))
+    and resolved again only when the env or the documents changed.
+
+    Inside a pass the result is kept for the pass's later readers (the isolation check); the reads it
+    needs are themselves shared, so it runs in the caller's task rather than a task of its own."""
+    cache = pass_cache.current()
+    if cache is None:
+        return await _load_tenant_now(ctx, tenant, timeout_s)
+    key = ("tenant", tenant.name)
+    ready: TenantState | None = cache.peek(key)
+    if ready is None:
+        ready = await _load_tenant_now(ctx, tenant, timeout_s)
+        cache.put(key, ready)
+    return ready
 
 
 async def _load_tenant_now(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> TenantState:

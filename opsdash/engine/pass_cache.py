@@ -39,6 +39,13 @@ class PassCache:
             self._tasks[key] = task
         return task
 
+    def put(self, key: Hashable, value: Any) -> None:
+        """Record a value computed without a shared task (a caller that found every input ready)."""
+        if key not in self._tasks:
+            done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            done.set_result(value)
+            self._tasks[key] = done
+
     def peek(self, key: Hashable) -> Any:
         """The finished result for ``key``, or ``None`` while it is missing or still running."""
         task = self._tasks.get(key)
