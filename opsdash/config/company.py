@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, create_model
@@ -185,7 +185,7 @@ def parse_text(field: str, text: str) -> Any:
 
 
 class _CompanyBase(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     id: str | None = None
 
@@ -210,12 +210,26 @@ class _CompanyBase(BaseModel):
         return dict(self.__pydantic_extra__ or {})
 
 
-Company = create_model(
-    "Company",
-    __base__=_CompanyBase,
-    __doc__="A Company document typed as the app's Prisma schema; unknown fields are kept.",
-    **{
-        spec.name: (_PYTHON_TYPES[spec.prisma_type][0] | None, spec.default)
-        for spec in COMPANY_FIELDS
-    },
-)
+def _company_model() -> type[_CompanyBase]:
+    model: type[_CompanyBase] = create_model(
+        "Company",
+        __base__=_CompanyBase,
+        __doc__="A Company document typed as the app's Prisma schema; unknown fields are kept.",
+        **{
+            spec.name: (_PYTHON_TYPES[spec.prisma_type][0] | None, spec.default)
+            for spec in COMPANY_FIELDS
+        },
+    )
+    return model
+
+
+if TYPE_CHECKING:
+    Company: type[_CompanyBase]
+
+
+def __getattr__(name: str) -> Any:
+    """``Company`` is built on first use: most commands (``opsdash check`` among them) never need it."""
+    if name == "Company":
+        model = globals()["Company"] = _company_model()
+        return model
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

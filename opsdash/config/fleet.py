@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote_plus
 
-import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pymongo.errors import ConfigurationError, InvalidURI
 
@@ -207,6 +206,8 @@ def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:
         if not path.is_file():
             raise ConfigError(f"{path}: config file not found")
         return path
+    import platformdirs
+
     candidates = [Path("tenants.toml"), platformdirs.user_config_path("opsdash") / "tenants.toml"]
     for path in candidates:
         if path.is_file():
@@ -281,6 +282,12 @@ def _tenant_env(entry: TenantEntry, base: Path) -> tuple[EnvSource, Path | None]
     return StaticEnv({}, label=f"tenant '{entry.name}' (no env_file)"), None
 
 
+def _user_state_path() -> Path:
+    import platformdirs
+
+    return platformdirs.user_state_path("opsdash")
+
+
 def load_fleet(path: Path) -> Fleet:
     """Read and validate tenants.toml and each tenant's env file; raises ``ConfigError``."""
     try:
@@ -347,7 +354,7 @@ def load_fleet(path: Path) -> Fleet:
 
     state_dir = Path(
         os.environ.get(STATE_ENV_VAR)
-        or (base / spec.state.dir if spec.state.dir else platformdirs.user_state_path("opsdash"))
+        or (base / spec.state.dir if spec.state.dir else _user_state_path())
     )
     endpoints = spec.endpoints
     if endpoints.extra_ca_file and not Path(endpoints.extra_ca_file).is_absolute():

@@ -89,8 +89,10 @@ from opsdash.cli import main
 rc = main(sys.argv[1:])
 unwanted = ("textual", "opsdash.actions", "opsdash.commands", "opsdash.screens", "opsdash.alerts",
             "opsdash.headless.watch", "opsdash.demo", "opsdash.headless.formats.json",
-            "opsdash.headless.formats.nagios", "opsdash.headless.formats.prometheus")
+            "opsdash.headless.formats.nagios", "opsdash.headless.formats.prometheus", "platformdirs")
 loaded = sorted(m for m in sys.modules if any(m == u or m.startswith(u + ".") for u in unwanted))
+if "Company" in vars(sys.modules["opsdash.config.company"]):
+    loaded.append("the Company model")
 print("RC", rc, "LOADED", loaded, file=sys.stderr)
 """
 
