@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
+import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -167,7 +168,12 @@ def imports_without_collection() -> Iterator[None]:
 
 
 def entry() -> None:
-    """Console-script entry (and ``python -m opsdash``)."""
+    """Console-script entry (and ``python -m opsdash``).
+
+    opsdash uses no pydantic plugins, and looking for them reads the entry points of every installed
+    distribution on each start, so they are off unless ``PYDANTIC_DISABLE_PLUGINS`` is set (even empty).
+    """
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     with imports_without_collection():
         command = parse()
     sys.exit(dispatch(*command))
