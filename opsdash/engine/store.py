@@ -1,20 +1,36 @@
 """The results store: latest result per (tenant, check), bounded history and status transitions, in SQLite.
 
 One file, ``<state dir>/opsdash.sqlite3``, in WAL mode so a reader (``opsdash check``) never blocks the
-writer (the TUI's engine). Results are stored whole, as JSON, next to the indexed columns queries need.
-Timestamps are stored as UTC epoch seconds.
+writer (the TUI's engine). Timestamps are stored as UTC epoch seconds.
+
+Layout (schema 2):
+
+- ``series``: one row per (tenant, check) with its latest result, its number of history rows, the
+  sequence number of its last row and a lower bound of the time bucket of its oldest row.
+- ``results``: the history, one small row per result (status, ts, duration, body), clustered by
+  (5-minute time bucket, series, ts, seq). A pass appends to the current bucket only, so recording costs
+  the same whatever the size of the history; one check's rows are found bucket by bucket.
+- ``bodies``: the rest of a result (summary, error class, details, source) as JSON, written once per
+  change: a result whose content equals its check's latest one points at that same body. A result whose
+  timestamp or duration a row cannot give back exactly (not UTC, not finite) keeps its whole JSON as its
+  own body, with a NULL duration. Once a body stops being its series' latest, ``until_ts`` records the
+  newest ts of the rows using it, so that trimming and pruning drop it with them.
+
+Schema 1 (every result stored whole, in ``results`` and ``latest``) is migrated on open, row for row.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from opsdash.checks.base import CheckResult, Status
 from opsdash.config.fleet import Fleet
@@ -25,38 +41,81 @@ UPTIME_WINDOWS: dict[str, timedelta] = {
     "24h": timedelta(hours=24),
     "7d": timedelta(days=7),
 }
-_SCHEMA_VERSION = 1
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS results (
-    id INTEGER PRIMARY KEY,
-    tenant TEXT NOT NULL,
-    check_id TEXT NOT NULL,
-    status TEXT NOT NULL,
-    ts REAL NOT NULL,
-    body TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS results_by_key_ts ON results (tenant, check_id, ts);
-CREATE INDEX IF NOT EXISTS results_by_ts ON results (ts);
-CREATE TABLE IF NOT EXISTS latest (
-    tenant TEXT NOT NULL,
-    check_id TEXT NOT NULL,
-    status TEXT NOT NULL,
-    ts REAL NOT NULL,
-    body TEXT NOT NULL,
-    PRIMARY KEY (tenant, check_id)
-);
-CREATE TABLE IF NOT EXISTS transitions (
-    id INTEGER PRIMARY KEY,
-    tenant TEXT NOT NULL,
-    check_id TEXT NOT NULL,
-    old TEXT,
-    new TEXT NOT NULL,
-    at REAL NOT NULL,
-    summary TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS transitions_by_tenant_at ON transitions (tenant, at);
-CREATE INDEX IF NOT EXISTS transitions_by_at ON transitions (at);
-"""
+BUCKET_S = 300
+_SCHEMA_VERSION = 2
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS series (
+        id INTEGER PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        check_id TEXT NOT NULL,
+        status TEXT,
+        ts REAL,
+        duration REAL,
+        body_id INTEGER,
+        row_count INTEGER NOT NULL DEFAULT 0,
+        last_seq INTEGER NOT NULL DEFAULT 0,
+        first_bucket INTEGER,
+        UNIQUE (tenant, check_id)
+    )""",
+    """CREATE TABLE IF NOT EXISTS results (
+        bucket INTEGER NOT NULL,
+        series_id INTEGER NOT NULL,
+        ts REAL NOT NULL,
+        seq INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        duration REAL,
+        body_id INTEGER NOT NULL,
+        PRIMARY KEY (bucket, series_id, ts, seq)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS bodies (
+        id INTEGER PRIMARY KEY,
+        until_ts REAL,
+        body BLOB NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS bodies_by_until_ts ON bodies (until_ts) WHERE until_ts IS NOT NULL",
+    """CREATE TABLE IF NOT EXISTS transitions (
+        id INTEGER PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        check_id TEXT NOT NULL,
+        old TEXT,
+        new TEXT NOT NULL,
+        at REAL NOT NULL,
+        summary TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS transitions_by_tenant_at ON transitions (tenant, at)",
+    "CREATE INDEX IF NOT EXISTS transitions_by_at ON transitions (at)",
+    "CREATE TABLE IF NOT EXISTS store_generation (value INTEGER NOT NULL)",
+)
+_MIGRATE_FROM_1 = (
+    "DROP INDEX IF EXISTS results_by_key_ts",
+    "DROP INDEX IF EXISTS results_by_ts",
+    "ALTER TABLE results RENAME TO results_v1",
+    "ALTER TABLE latest RENAME TO latest_v1",
+    *_SCHEMA,
+    "INSERT INTO series (tenant, check_id)"
+    " SELECT tenant, check_id FROM latest_v1 UNION SELECT tenant, check_id FROM results_v1",
+    "INSERT INTO bodies (id, until_ts, body) SELECT id, ts, body FROM results_v1",
+    "INSERT INTO results (bucket, series_id, ts, seq, status, duration, body_id)"
+    " SELECT opsdash_bucket(r.ts), s.id, r.ts, r.id, r.status, NULL, r.id FROM results_v1 r"
+    " JOIN series s ON s.tenant = r.tenant AND s.check_id = r.check_id",
+    "CREATE TEMP TABLE latest_bodies AS"
+    " SELECT l.tenant, l.check_id, l.status, l.ts, l.body,"
+    " (SELECT coalesce(max(id), 0) FROM bodies) + row_number() OVER () AS body_id FROM latest_v1 l",
+    "INSERT INTO bodies (id, until_ts, body) SELECT body_id, NULL, body FROM temp.latest_bodies",
+    "UPDATE series SET status = l.status, ts = l.ts, duration = NULL, body_id = l.body_id"
+    " FROM temp.latest_bodies l WHERE l.tenant = series.tenant AND l.check_id = series.check_id",
+    "UPDATE series SET row_count = c.n, last_seq = c.last, first_bucket = c.first FROM"
+    " (SELECT series_id, count(*) AS n, max(seq) AS last, min(bucket) AS first FROM results"
+    " GROUP BY series_id) c WHERE c.series_id = series.id",
+    "DROP TABLE temp.latest_bodies",
+    "DROP TABLE results_v1",
+    "DROP TABLE latest_v1",
+)
+_CONTENT_FIELDS = {"summary", "error_class", "details", "source"}
+_SERIALIZER = CheckResult.__pydantic_serializer__
+_ZERO = timedelta(0)
+_TRIM_SLACK_MAX = 256
+_BUCKETS = "WITH RECURSIVE b(n) AS (VALUES(?) UNION ALL SELECT n + 1 FROM b WHERE n < ?) "
 
 
 @dataclass(frozen=True)
@@ -81,6 +140,11 @@ def _moment(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
+def bucket_of(ts: float) -> int:
+    """The history bucket a ts falls in."""
+    return int(ts // BUCKET_S)
+
+
 def uptime_share(statuses: Iterable[Status]) -> float | None:
     """The share (0..1) of statuses that are OK; None when there are none."""
     counted = list(statuses)
@@ -89,11 +153,136 @@ def uptime_share(statuses: Iterable[Status]) -> float | None:
     return sum(1 for s in counted if s is Status.OK) / len(counted)
 
 
+def row_fields_exact(result: CheckResult) -> bool:
+    """Whether a row's ts and duration columns give this result's timestamp and duration back exactly:
+    a UTC timestamp and a finite duration that is not -0.0 (SQLite stores that as 0)."""
+    stamp, duration = result.timestamp, result.duration_s
+    if stamp.tzinfo is not UTC and stamp.utcoffset() != _ZERO:
+        return False
+    if duration == 0.0:
+        return math.copysign(1.0, duration) > 0
+    return math.isfinite(duration)
+
+
+def content_json(result: CheckResult) -> bytes:
+    """The part of a result kept in ``bodies``: everything but tenant, check, status, timestamp and
+    duration, as the model serialises it."""
+    return _SERIALIZER.to_json(result, include=_CONTENT_FIELDS)
+
+
+def rebuild(
+    tenant: str, check: str, status: str, ts: float, duration: float | None, body: str | bytes
+) -> CheckResult:
+    """The result a row and its body stand for: the whole JSON when ``duration`` is None, else the row's
+    own fields with the body's content."""
+    if duration is None:
+        return CheckResult.model_validate_json(body)
+    content = body if isinstance(body, bytes) else body.encode()
+    head = (
+        f'{{"tenant":{json.dumps(tenant)},"check":{json.dumps(check)},"status":{json.dumps(status)},'
+        f'"duration_s":{duration!r},"timestamp":"{_moment(ts).isoformat()}",'
+    )
+    return CheckResult.model_validate_json(head.encode() + content[1:])
+
+
+class Head(NamedTuple):
+    """What the store knows of one (tenant, check): its latest result and its history.
+
+    ``content`` is the latest body when it is a content body (comparable with a new result's), else None.
+    The latest fields are None for a series that only has history (possible after a schema-1 migration).
+    ``first_bucket`` is at most the bucket of the series' oldest row; ``trim_at`` (known only in memory)
+    is the row count at which that whole oldest bucket can go without leaving fewer rows than the cap.
+    """
+
+    series_id: int
+    status: str | None
+    ts: float | None
+    duration: float | None
+    body_id: int | None
+    content: bytes | None
+    rows: int
+    seq: int
+    first_bucket: int | None
+    trim_at: int | None = None
+
+
+@dataclass
+class BatchPlan:
+    """Every row one ``record`` call adds, decided from the batch and the series' heads alone."""
+
+    heads: dict[tuple[str, str], Head] = field(default_factory=dict)
+    created: set[tuple[str, str]] = field(default_factory=set)
+    bodies: list[tuple[int, float | None, bytes]] = field(default_factory=list)
+    rows: list[tuple[int, int, float, int, str, float | None, int]] = field(default_factory=list)
+    finished_bodies: list[tuple[float | None, int]] = field(default_factory=list)
+    transitions: list[Transition] = field(default_factory=list)
+
+
+def plan_batch(
+    batch: Iterable[CheckResult],
+    heads: Mapping[tuple[str, str], Head],
+    *,
+    next_series_id: int,
+    next_body_id: int,
+) -> BatchPlan:
+    """Pure: the rows, bodies and transitions a batch causes, and the series' heads after it.
+
+    A result older than its series' latest goes to history only, with a body of its own. A result whose
+    content equals the latest's shares its body; a status change is a transition.
+    """
+    plan = BatchPlan()
+    planned, rows, bodies, finished = plan.heads, plan.rows, plan.bodies, plan.finished_bodies
+    for result in batch:
+        key = (result.tenant, result.check)
+        head = planned.get(key) or heads.get(key)
+        if head is None:
+            head = Head(next_series_id, None, None, None, None, None, 0, 0, None)
+            next_series_id += 1
+            plan.created.add(key)
+        sid, old_status, old_ts, _, old_body, old_content, count, seq, first, trim_at = head
+        stamp, status = result.timestamp, result.status
+        ts = _epoch(stamp)
+        bucket = int(ts // BUCKET_S)
+        if row_fields_exact(result):
+            duration: float | None = result.duration_s
+            content: bytes | None = content_json(result)
+        else:
+            duration = content = None
+        late = old_ts is not None and ts < old_ts
+        if content is not None and not late and content == old_content:
+            body_id = old_body
+        else:
+            body_id = next_body_id
+            next_body_id += 1
+            bodies.append((body_id, ts if late else None, content or _SERIALIZER.to_json(result)))
+        seq += 1
+        rows.append((bucket, sid, ts, seq, status, duration, body_id))
+        if first is None or bucket <= first:
+            first, trim_at = bucket, None
+        if late:
+            planned[key] = head._replace(rows=count + 1, seq=seq, first_bucket=first, trim_at=None)
+            continue
+        if old_body is not None and old_body != body_id:
+            finished.append((old_ts, old_body))
+        if old_status != status:
+            old = Status(old_status) if old_status is not None else None
+            plan.transitions.append(
+                Transition(result.tenant, result.check, old, status, stamp, result.summary)
+            )
+        planned[key] = Head(sid, status, ts, duration, body_id, content, count + 1, seq, first, trim_at)
+    return plan
+
+
 class ResultStore:
     """Latest, history and transitions of check results; thread-safe, survives restarts.
 
     Retention: history and transitions older than ``history_days`` are removed by :meth:`prune`;
-    history beyond ``max_history_per_check`` rows per (tenant, check) is removed as results arrive.
+    history beyond ``max_history_per_check`` rows per (tenant, check) is removed as results arrive, a
+    5-minute bucket of a check's rows at a time (so a check may briefly hold up to one bucket's worth of
+    rows more, and never more than 10 % or 256 rows more).
+
+    ``record`` keeps each series' head in memory and trusts it while no other connection has written the
+    store's tables (``PRAGMA data_version``, and a generation number every writer of these tables bumps).
     """
 
     def __init__(
@@ -104,21 +293,39 @@ class ResultStore:
         self.path = Path(path)
         self.history_days = history_days
         self.max_history_per_check = max_history_per_check
-        self._trim_every = max(1, min(64, max_history_per_check // 10))
-        self._inserts_since_trim: dict[tuple[str, str], int] = {}
+        self._hard_slack = min(_TRIM_SLACK_MAX, max_history_per_check // 10)
+        self._heads: dict[tuple[str, str], Head] = {}
+        self._loaded_tenants: set[str] = set()
+        self._data_version: int | None = None
+        self._generation: int | None = None
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = sqlite3.connect(
             self.path, timeout=10, check_same_thread=False, isolation_level=None
         )
+        self._conn.create_function("opsdash_bucket", 1, bucket_of, deterministic=True)
         with self._lock:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
-            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > _SCHEMA_VERSION:
-                raise RuntimeError(f"{self.path}: written by a newer opsdash (schema {version})")
-            self._conn.executescript(_SCHEMA)
-            self._conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+            with self._write() as conn:
+                self._create_or_migrate(conn)
+
+    def _create_or_migrate(self, conn: sqlite3.Connection) -> None:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > _SCHEMA_VERSION:
+            raise RuntimeError(f"{self.path}: written by a newer opsdash (schema {version})")
+        if version == _SCHEMA_VERSION:
+            return
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        schema_1 = {"results", "latest"} <= tables and "body" in {
+            r[1] for r in conn.execute("PRAGMA table_info(results)")
+        }
+        for statement in _MIGRATE_FROM_1 if schema_1 else _SCHEMA:
+            conn.execute(statement)
+        if conn.execute("SELECT count(*) FROM store_generation").fetchone()[0] == 0:
+            conn.execute("INSERT INTO store_generation (value) VALUES (0)")
+        conn.execute("UPDATE store_generation SET value = value + 1")
+        conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
 
     @classmethod
     def for_fleet(cls, fleet: Fleet) -> ResultStore:
@@ -133,125 +340,206 @@ class ResultStore:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """The connection, locked, inside one transaction (for modules keeping their own tables here)."""
         with self._lock:
+            self._forget_heads()
+            with self._write() as conn:
+                yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
             conn = self._connection()
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
+                conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
+
+    def _forget_heads(self) -> None:
+        self._heads.clear()
+        self._loaded_tenants.clear()
+        self._generation = None
 
     def record(self, results: Iterable[CheckResult]) -> list[Transition]:
         """Store a batch: history rows, the latest per (tenant, check), and the transitions it causes.
 
         A result older than the stored latest goes to history only. The whole batch is one transaction
-        of a few bulk statements, so a 1,000-tenant pass costs about as much as one tenant's.
+        of a few bulk statements; a result whose content did not change since its check's latest adds a
+        row of a few numbers to the history, not another copy of its body.
         """
         batch = list(results)
         if not batch:
             return []
-        rows = [
-            (r.tenant, r.check, r.status.value, _epoch(r.timestamp), r.model_dump_json()) for r in batch
-        ]
-        transitions: list[Transition] = []
-        with self.transaction() as conn:
-            current = self._latest_states(conn, {r.tenant for r in batch})
-            conn.executemany(
-                "INSERT INTO results (tenant, check_id, status, ts, body) VALUES (?, ?, ?, ?, ?)", rows
-            )
-            newest: dict[tuple[str, str], tuple[str, str, str, float, str]] = {}
-            transition_rows = []
-            for result, row in zip(batch, rows, strict=True):
-                key = result.key
-                previous = current.get(key)
-                if previous is not None and row[3] < previous[1]:
-                    continue
-                newest[key] = row
-                old = Status(previous[0]) if previous is not None else None
-                current[key] = (row[2], row[3])
-                if old is not result.status:
-                    transitions.append(
-                        Transition(
-                            result.tenant, result.check, old, result.status, result.timestamp, result.summary
-                        )
+        with self._lock:
+            try:
+                with self._write() as conn:
+                    heads = self._current_heads(conn, {r.tenant for r in batch})
+                    plan = plan_batch(
+                        batch, heads, next_series_id=_next_id(conn, "series"),
+                        next_body_id=_next_id(conn, "bodies"),
                     )
-                    transition_rows.append(
-                        (result.tenant, result.check, old.value if old else None, row[2], row[3],
-                         result.summary)
-                    )
-            conn.executemany(
-                "INSERT OR REPLACE INTO latest (tenant, check_id, status, ts, body) VALUES (?, ?, ?, ?, ?)",
-                list(newest.values()),
-            )
-            conn.executemany(
-                "INSERT INTO transitions (tenant, check_id, old, new, at, summary) VALUES (?, ?, ?, ?, ?, ?)",
-                transition_rows,
-            )
-            self._trim_history(conn, [r.key for r in batch])
-        return transitions
+                    self._write_plan(conn, plan)
+                    generation = conn.execute(
+                        "UPDATE store_generation SET value = value + 1 RETURNING value"
+                    ).fetchone()[0]
+            except BaseException:
+                self._forget_heads()
+                raise
+            heads.update(plan.heads)
+            self._generation = generation
+        return plan.transitions
 
-    @staticmethod
-    def _latest_states(
-        conn: sqlite3.Connection, tenants: set[str]
-    ) -> dict[tuple[str, str], tuple[str, float]]:
-        states: dict[tuple[str, str], tuple[str, float]] = {}
-        names = sorted(tenants)
-        for start in range(0, len(names), 500):
-            chunk = names[start : start + 500]
+    def _current_heads(self, conn: sqlite3.Connection, tenants: set[str]) -> dict[tuple[str, str], Head]:
+        """The heads of these tenants' series: from memory while nobody else wrote the store, else read."""
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._data_version or self._generation is None:
+            generation = conn.execute("SELECT value FROM store_generation").fetchone()[0]
+            if generation != self._generation:
+                self._forget_heads()
+            self._data_version, self._generation = version, generation
+        missing = sorted(tenants - self._loaded_tenants)
+        for start in range(0, len(missing), 500):
+            chunk = missing[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            for tenant, check, status, ts in conn.execute(
-                f"SELECT tenant, check_id, status, ts FROM latest WHERE tenant IN ({marks})", chunk
+            for tenant, check, sid, status, ts, duration, body_id, rows, seq, first, body in conn.execute(
+                "SELECT s.tenant, s.check_id, s.id, s.status, s.ts, s.duration, s.body_id, s.row_count,"
+                " s.last_seq, s.first_bucket, b.body FROM series s LEFT JOIN bodies b ON b.id = s.body_id"
+                f" WHERE s.tenant IN ({marks})",
+                chunk,
             ):
-                states[(tenant, check)] = (status, ts)
-        return states
+                content = body if duration is not None else None
+                self._heads[(tenant, check)] = Head(
+                    sid, status, ts, duration, body_id, content, rows, seq, first
+                )
+        self._loaded_tenants.update(missing)
+        return self._heads
 
-    def _trim_history(self, conn: sqlite3.Connection, keys: list[tuple[str, str]]) -> None:
-        """Keep at most ``max_history_per_check`` rows per check, trimming each check every few inserts
-        (a check may briefly hold up to ``_trim_every`` rows more) so the cap costs little per result."""
-        due = []
-        for key in keys:
-            count = self._inserts_since_trim.get(key, 0) + 1
-            if count >= self._trim_every:
-                due.append(key)
-                count = 0
-            self._inserts_since_trim[key] = count
+    def _write_plan(self, conn: sqlite3.Connection, plan: BatchPlan) -> None:
+        conn.executemany("INSERT INTO bodies (id, until_ts, body) VALUES (?, ?, ?)", plan.bodies)
         conn.executemany(
-            "DELETE FROM results WHERE tenant = ? AND check_id = ? AND id <= ("
-            " SELECT id FROM results WHERE tenant = ? AND check_id = ?"
-            " ORDER BY id DESC LIMIT 1 OFFSET ?)",
-            [(t, c, t, c, self.max_history_per_check) for t, c in dict.fromkeys(due)],
+            "INSERT INTO results (bucket, series_id, ts, seq, status, duration, body_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            plan.rows,
         )
+        conn.executemany("UPDATE bodies SET until_ts = ? WHERE id = ?", plan.finished_bodies)
+        for key, head in plan.heads.items():
+            if head.rows > self.max_history_per_check:
+                plan.heads[key] = self._trim(conn, head)
+        created = plan.created
+        conn.executemany(
+            "INSERT INTO series (id, tenant, check_id, status, ts, duration, body_id, row_count, last_seq,"
+            " first_bucket) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(h.series_id, *key, *h[1:5], h.rows, h.seq, h.first_bucket)
+             for key, h in plan.heads.items() if key in created],
+        )
+        conn.executemany(
+            "UPDATE series SET status = ?, ts = ?, duration = ?, body_id = ?, row_count = ?, last_seq = ?,"
+            " first_bucket = ? WHERE id = ?",
+            [(*h[1:5], h.rows, h.seq, h.first_bucket, h.series_id)
+             for key, h in plan.heads.items() if key not in created],
+        )
+        conn.executemany(
+            "INSERT INTO transitions (tenant, check_id, old, new, at, summary) VALUES (?, ?, ?, ?, ?, ?)",
+            [(t.tenant, t.check, t.old.value if t.old else None, t.new.value, _epoch(t.at), t.summary)
+             for t in plan.transitions],
+        )
+
+    def _trim(self, conn: sqlite3.Connection, head: Head) -> Head:
+        """Bring a series over the cap back towards it: its oldest bucket goes whole once the rows left
+        stay at or above the cap; past the hard slack, the oldest rows go one by one."""
+        cap = self.max_history_per_check
+        sid, rows, first, trim_at = head.series_id, head.rows, head.first_bucket, head.trim_at
+        last = bucket_of(head.ts) if head.ts is not None else None
+        while rows > cap and first is not None:
+            if trim_at is None:
+                oldest = _oldest_bucket(conn, sid, first, last)
+                if oldest is None:
+                    break
+                first, in_bucket = oldest
+                trim_at = cap + in_bucket
+            if rows >= trim_at:
+                used = conn.execute(
+                    "DELETE FROM results WHERE bucket = ? AND series_id = ? RETURNING body_id", (first, sid)
+                ).fetchall()
+                _drop_bodies(conn, {u[0] for u in used}, (first + 1) * BUCKET_S)
+                rows -= len(used)
+                first, trim_at = first + 1, None
+                continue
+            if rows > cap + self._hard_slack:
+                excess = rows - cap
+                cut_ts, cut_seq = conn.execute(
+                    "SELECT ts, seq FROM results WHERE bucket = ? AND series_id = ? ORDER BY ts, seq"
+                    " LIMIT 1 OFFSET ?",
+                    (first, sid, excess - 1),
+                ).fetchone()
+                used = conn.execute(
+                    "DELETE FROM results WHERE bucket = ? AND series_id = ? AND (ts, seq) <= (?, ?)"
+                    " RETURNING body_id",
+                    (first, sid, cut_ts, cut_seq),
+                ).fetchall()
+                kept = conn.execute(
+                    "SELECT min(ts) FROM results WHERE bucket = ? AND series_id = ?", (first, sid)
+                ).fetchone()[0]
+                _drop_bodies(conn, {u[0] for u in used}, (first + 1) * BUCKET_S if kept is None else kept)
+                rows -= len(used)
+                trim_at -= len(used)
+            break
+        return head._replace(rows=rows, first_bucket=first, trim_at=trim_at)
 
     def latest(self, tenant: str | None = None) -> list[CheckResult]:
         """The latest result of every check, ordered by tenant then check; optionally of one tenant."""
-        query = "SELECT body FROM latest"
+        query = (
+            "SELECT s.tenant, s.check_id, s.status, s.ts, s.duration, b.body"
+            " FROM series s JOIN bodies b ON b.id = s.body_id"
+        )
         params: tuple[str, ...] = ()
         if tenant is not None:
-            query += " WHERE tenant = ?"
+            query += " WHERE s.tenant = ?"
             params = (tenant,)
-        rows = self._fetch(query + " ORDER BY tenant, check_id", params)
-        return [CheckResult.model_validate_json(r[0]) for r in rows]
+        rows = self._fetch(query + " ORDER BY s.tenant, s.check_id", params)
+        return [rebuild(*row) for row in rows]
 
     def latest_one(self, tenant: str, check: str) -> CheckResult | None:
-        rows = self._fetch("SELECT body FROM latest WHERE tenant = ? AND check_id = ?", (tenant, check))
-        return CheckResult.model_validate_json(rows[0][0]) if rows else None
+        rows = self._fetch(
+            "SELECT s.tenant, s.check_id, s.status, s.ts, s.duration, b.body"
+            " FROM series s JOIN bodies b ON b.id = s.body_id WHERE s.tenant = ? AND s.check_id = ?",
+            (tenant, check),
+        )
+        return rebuild(*rows[0]) if rows else None
 
     def history(
         self, tenant: str, check: str, since: datetime | None = None, limit: int | None = None
     ) -> list[CheckResult]:
         """Results of one check, oldest first; with ``limit``, the most recent ``limit`` of them."""
-        query = "SELECT body FROM results WHERE tenant = ? AND check_id = ?"
-        params: list[object] = [tenant, check]
-        if since is not None:
-            query += " AND ts >= ?"
-            params.append(_epoch(since))
-        query += " ORDER BY ts DESC, id DESC"
-        if limit is not None:
-            query += " LIMIT ?"
-            params.append(limit)
-        rows = self._fetch(query, tuple(params))
-        return [CheckResult.model_validate_json(r[0]) for r in reversed(rows)]
+        with self._lock:
+            conn = self._connection()
+            span = _bucket_span(conn, tenant, check, _epoch(since) if since is not None else None, None)
+            if limit is not None and limit < 0:
+                limit = None
+            if span is None or limit == 0:
+                return []
+            sid, low, high = span
+            query = (
+                _BUCKETS + "SELECT r.status, r.ts, r.duration, x.body FROM b CROSS JOIN results r"
+                " ON r.bucket = b.n AND r.series_id = ? JOIN bodies x ON x.id = r.body_id"
+            )
+            params: list[object] = [sid]
+            if since is not None:
+                query += " WHERE r.ts >= ?"
+                params.append(_epoch(since))
+            query += " ORDER BY r.ts DESC, r.seq DESC"
+            if limit is None:
+                rows = conn.execute(query, (low, high, *params)).fetchall()
+            else:
+                rows = []
+                top, width = high, 16
+                while top >= low and len(rows) < limit:
+                    bottom = max(low, top - width + 1)
+                    rows += conn.execute(query + " LIMIT ?", (bottom, top, *params, limit - len(rows)))
+                    top, width = bottom - 1, width * 4
+        return [rebuild(tenant, check, *row) for row in reversed(rows)]
 
     def transitions(self, tenant: str | None = None, since: datetime | None = None) -> list[Transition]:
         """Status changes, oldest first."""
@@ -281,10 +569,18 @@ class ResultStore:
         Every stored result counts once, whatever the interval; None when the window holds no result.
         """
         end = _epoch(now or datetime.now(UTC))
-        rows = self._fetch(
-            "SELECT status FROM results WHERE tenant = ? AND check_id = ? AND ts > ? AND ts <= ?",
-            (tenant, check, end - window.total_seconds(), end),
-        )
+        start = end - window.total_seconds()
+        with self._lock:
+            conn = self._connection()
+            span = _bucket_span(conn, tenant, check, start, end)
+            if span is None:
+                return None
+            sid, low, high = span
+            rows = conn.execute(
+                _BUCKETS + "SELECT r.status FROM b CROSS JOIN results r ON r.bucket = b.n AND r.series_id = ?"
+                " WHERE r.ts > ? AND r.ts <= ?",
+                (low, high, sid, start, end),
+            ).fetchall()
         return uptime_share(Status(r[0]) for r in rows)
 
     def uptimes(self, tenant: str, check: str, now: datetime | None = None) -> dict[str, float | None]:
@@ -295,9 +591,24 @@ class ResultStore:
     def prune(self, now: datetime | None = None) -> int:
         """Remove history and transitions older than the retention; returns how many rows went."""
         cutoff = _epoch(now or datetime.now(UTC)) - self.history_days * 86_400
-        with self.transaction() as conn:
-            removed = conn.execute("DELETE FROM results WHERE ts < ?", (cutoff,)).rowcount
+        edge = bucket_of(cutoff)
+        where = "(bucket < ? OR (bucket = ? AND ts < ?))"
+        with self._lock, self._write() as conn:
+            gone = conn.execute(
+                f"SELECT series_id, count(*) FROM results WHERE {where} GROUP BY series_id",
+                (edge, edge, cutoff),
+            ).fetchall()
+            conn.execute(f"DELETE FROM results WHERE {where}", (edge, edge, cutoff))
+            conn.executemany(
+                "UPDATE series SET row_count = row_count - ?, first_bucket = max(first_bucket, ?)"
+                " WHERE id = ?",
+                [(n, edge, sid) for sid, n in gone],
+            )
+            conn.execute("DELETE FROM bodies WHERE until_ts < ?", (cutoff,))
+            removed = sum(n for _, n in gone)
             removed += conn.execute("DELETE FROM transitions WHERE at < ?", (cutoff,)).rowcount
+            conn.execute("UPDATE store_generation SET value = value + 1")
+            self._forget_heads()
         return removed
 
     def close(self) -> None:
@@ -321,3 +632,55 @@ class ResultStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _next_id(conn: sqlite3.Connection, table: str) -> int:
+    return conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0]
+
+
+def _bucket_span(
+    conn: sqlite3.Connection, tenant: str, check: str, after: float | None, until: float | None
+) -> tuple[int, int, int] | None:
+    """A series' id and the buckets that can hold its rows with ts in [after, until]; None if there are
+    none."""
+    row = conn.execute(
+        "SELECT id, ts, first_bucket FROM series WHERE tenant = ? AND check_id = ?", (tenant, check)
+    ).fetchone()
+    if row is None or row[2] is None:
+        return None
+    sid, newest, low = row
+    high = bucket_of(newest) if newest is not None else conn.execute(
+        "SELECT max(bucket) FROM results WHERE bucket >= ? AND series_id = ?", (low, sid)
+    ).fetchone()[0]
+    if high is None:
+        return None
+    if after is not None:
+        low = max(low, bucket_of(after))
+    if until is not None:
+        high = min(high, bucket_of(until))
+    return (sid, low, high) if low <= high else None
+
+
+def _oldest_bucket(
+    conn: sqlite3.Connection, sid: int, low: int, high: int | None
+) -> tuple[int, int] | None:
+    """The oldest bucket from ``low`` on holding rows of a series, with how many; None if none does."""
+    top = high if high is not None else conn.execute("SELECT max(bucket) FROM results").fetchone()[0]
+    width = 64
+    while top is not None and low <= top:
+        found = conn.execute(
+            _BUCKETS + "SELECT r.bucket, count(*) FROM b CROSS JOIN results r ON r.bucket = b.n"
+            " AND r.series_id = ? GROUP BY r.bucket ORDER BY r.bucket LIMIT 1",
+            (low, min(top, low + width - 1), sid),
+        ).fetchone()
+        if found is not None:
+            return found[0], found[1]
+        low, width = low + width, width * 4
+    return None
+
+
+def _drop_bodies(conn: sqlite3.Connection, candidates: set[int], before: float) -> None:
+    """Delete those bodies whose last row was older than ``before`` (every such row is gone)."""
+    conn.executemany(
+        "DELETE FROM bodies WHERE id = ? AND until_ts < ?", [(body_id, before) for body_id in candidates]
+    )
