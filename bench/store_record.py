@@ -15,11 +15,13 @@ WAL) with the history rows it holds.
   small cap shows the cost of trimming.
 - ``--other-writer``: a second ``ResultStore`` on the same file records one result before every pass, so
   the store cannot trust what it remembers of the latest results and reads them again.
+- ``--per-tenant`` records each tenant's 12 results as a batch of its own (1,000 ``record()`` calls per
+  pass), as the dashboard's engine does with each (tenant, group) job.
 - ``--store-module FILE`` times another implementation of ``opsdash/engine/store.py``, e.g. an earlier
   one: ``git show <commit>:opsdash/engine/store.py > /tmp/store_before.py``.
 
     python bench/store_record.py [--tenants 1000] [--passes 10] [--history 0] [--max-history 10000]
-                                 [--other-writer] [--store-module FILE]
+                                 [--other-writer] [--per-tenant] [--store-module FILE]
 """
 
 from __future__ import annotations
@@ -113,6 +115,13 @@ class _Target:
         self.display = f"cluster-a.example/{database}"
 
 
+def _per_tenant(batch: list[CheckResult]) -> list[list[CheckResult]]:
+    by_tenant: dict[str, list[CheckResult]] = {}
+    for result in batch:
+        by_tenant.setdefault(result.tenant, []).append(result)
+    return list(by_tenant.values())
+
+
 def file_size(path: Path) -> int:
     return sum(p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists())
 
@@ -138,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-history", type=int, default=10_000, help="max_history_per_check")
     parser.add_argument("--other-writer", action="store_true",
                         help="a second ResultStore on the file records one result between passes")
+    parser.add_argument("--per-tenant", action="store_true",
+                        help="record each tenant's results as its own batch, as the dashboard's engine does")
     parser.add_argument("--store-module", metavar="FILE", help="time this store module instead")
     args = parser.parse_args(argv)
     result_store = load_store_module(args.store_module).ResultStore
@@ -165,8 +176,9 @@ def main(argv: list[str] | None = None) -> int:
             if other is not None:
                 other.record([CheckResult(tenant="elsewhere", check="db", status=Status.OK, summary="ok",
                                           timestamp=T0 + timedelta(seconds=30 * p))])
+            chunks = _per_tenant(batch) if args.per_tenant else [batch]
             cpu, wall = time.process_time(), time.perf_counter()
-            transitions = store.record(batch)
+            transitions = [t for chunk in chunks for t in store.record(chunk)]
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
             cpu_times.append(cpu)
             wall_times.append(wall)

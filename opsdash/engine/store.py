@@ -25,12 +25,13 @@ import json
 import math
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from opsdash.checks.base import CheckResult, Status
 from opsdash.config.fleet import Fleet
@@ -115,6 +116,8 @@ _CONTENT_FIELDS = {"summary", "error_class", "details", "source"}
 _SERIALIZER = CheckResult.__pydantic_serializer__
 _ZERO = timedelta(0)
 _TRIM_SLACK_MAX = 256
+_TRIM_ROUNDS = 8
+_BULK_TRIM = 64
 _BUCKETS = "WITH RECURSIVE b(n) AS (VALUES(?) UNION ALL SELECT n + 1 FROM b WHERE n < ?) "
 
 
@@ -185,25 +188,21 @@ def rebuild(
     return CheckResult.model_validate_json(head.encode() + content[1:])
 
 
-class Head(NamedTuple):
-    """What the store knows of one (tenant, check): its latest result and its history.
+Head = tuple[int, str | None, float | None, float | None, int | None, bytes | None, int, int, int | None,
+             int | None]
+"""What the store knows of one (tenant, check), a plain tuple (the cycle collector leaves plain tuples of
+plain values alone; the store keeps one per series): series id, latest status, ts, duration, body id and
+content (the latest body when it is a content body, comparable with a new result's, else None), history
+rows, last seq, a lower bound of the oldest bucket, and the row count at which that whole oldest bucket can
+go without leaving fewer rows than the cap (known in memory only). The latest fields are None for a series
+that only has history (possible after a schema-1 migration)."""
+SERIES, STATUS, TS, DURATION, BODY, CONTENT, ROWS, SEQ, FIRST, TRIM_AT = range(10)
+_STATUS_TEXT = {status: status.value for status in Status}
 
-    ``content`` is the latest body when it is a content body (comparable with a new result's), else None.
-    The latest fields are None for a series that only has history (possible after a schema-1 migration).
-    ``first_bucket`` is at most the bucket of the series' oldest row; ``trim_at`` (known only in memory)
-    is the row count at which that whole oldest bucket can go without leaving fewer rows than the cap.
-    """
 
-    series_id: int
-    status: str | None
-    ts: float | None
-    duration: float | None
-    body_id: int | None
-    content: bytes | None
-    rows: int
-    seq: int
-    first_bucket: int | None
-    trim_at: int | None = None
+def trimmed(head: Head, rows: int, first: int | None, trim_at: int | None) -> Head:
+    """A head with new history bookkeeping."""
+    return (*head[:ROWS], rows, head[SEQ], first, trim_at)  # type: ignore[return-value]
 
 
 @dataclass
@@ -236,11 +235,11 @@ def plan_batch(
         key = (result.tenant, result.check)
         head = planned.get(key) or heads.get(key)
         if head is None:
-            head = Head(next_series_id, None, None, None, None, None, 0, 0, None)
+            head = (next_series_id, None, None, None, None, None, 0, 0, None, None)
             next_series_id += 1
             plan.created.add(key)
-        sid, old_status, old_ts, _, old_body, old_content, count, seq, first, trim_at = head
-        stamp, status = result.timestamp, result.status
+        sid, old_status, old_ts, old_duration, old_body, old_content, count, seq, first, trim_at = head
+        stamp, status = result.timestamp, _STATUS_TEXT[result.status]
         ts = _epoch(stamp)
         bucket = int(ts // BUCKET_S)
         if row_fields_exact(result):
@@ -260,16 +259,18 @@ def plan_batch(
         if first is None or bucket <= first:
             first, trim_at = bucket, None
         if late:
-            planned[key] = head._replace(rows=count + 1, seq=seq, first_bucket=first, trim_at=None)
+            planned[key] = (
+                sid, old_status, old_ts, old_duration, old_body, old_content, count + 1, seq, first, None
+            )
             continue
         if old_body is not None and old_body != body_id:
             finished.append((old_ts, old_body))
         if old_status != status:
             old = Status(old_status) if old_status is not None else None
             plan.transitions.append(
-                Transition(result.tenant, result.check, old, status, stamp, result.summary)
+                Transition(result.tenant, result.check, old, result.status, stamp, result.summary)
             )
-        planned[key] = Head(sid, status, ts, duration, body_id, content, count + 1, seq, first, trim_at)
+        planned[key] = (sid, status, ts, duration, body_id, content, count + 1, seq, first, trim_at)
     return plan
 
 
@@ -307,14 +308,19 @@ class ResultStore:
         with self._lock:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
-            with self._write() as conn:
-                self._create_or_migrate(conn)
+            if self._schema_version() != _SCHEMA_VERSION:
+                with self._write() as conn:
+                    self._create_or_migrate(conn)
 
-    def _create_or_migrate(self, conn: sqlite3.Connection) -> None:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    def _schema_version(self) -> int:
+        version: int = self._connection().execute("PRAGMA user_version").fetchone()[0]
         if version > _SCHEMA_VERSION:
             raise RuntimeError(f"{self.path}: written by a newer opsdash (schema {version})")
-        if version == _SCHEMA_VERSION:
+        return version
+
+    def _create_or_migrate(self, conn: sqlite3.Connection) -> None:
+        """Create the tables, or migrate a schema-1 file; under the write lock, so only one process does."""
+        if self._schema_version() == _SCHEMA_VERSION:
             return
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         schema_1 = {"results", "latest"} <= tables and "body" in {
@@ -410,8 +416,8 @@ class ResultStore:
                 chunk,
             ):
                 content = body if duration is not None else None
-                self._heads[(tenant, check)] = Head(
-                    sid, status, ts, duration, body_id, content, rows, seq, first
+                self._heads[(tenant, check)] = (
+                    sid, status, ts, duration, body_id, content, rows, seq, first, None
                 )
         self._loaded_tenants.update(missing)
         return self._heads
@@ -424,20 +430,18 @@ class ResultStore:
             plan.rows,
         )
         conn.executemany("UPDATE bodies SET until_ts = ? WHERE id = ?", plan.finished_bodies)
-        for key, head in plan.heads.items():
-            if head.rows > self.max_history_per_check:
-                plan.heads[key] = self._trim(conn, head)
+        self._trim(conn, plan.heads)
         created = plan.created
         conn.executemany(
             "INSERT INTO series (id, tenant, check_id, status, ts, duration, body_id, row_count, last_seq,"
             " first_bucket) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(h.series_id, *key, *h[1:5], h.rows, h.seq, h.first_bucket)
+            [(h[SERIES], *key, *h[STATUS:CONTENT], h[ROWS], h[SEQ], h[FIRST])
              for key, h in plan.heads.items() if key in created],
         )
         conn.executemany(
             "UPDATE series SET status = ?, ts = ?, duration = ?, body_id = ?, row_count = ?, last_seq = ?,"
             " first_bucket = ? WHERE id = ?",
-            [(*h[1:5], h.rows, h.seq, h.first_bucket, h.series_id)
+            [(*h[STATUS:CONTENT], h[ROWS], h[SEQ], h[FIRST], h[SERIES])
              for key, h in plan.heads.items() if key not in created],
         )
         conn.executemany(
@@ -446,47 +450,79 @@ class ResultStore:
              for t in plan.transitions],
         )
 
-    def _trim(self, conn: sqlite3.Connection, head: Head) -> Head:
-        """Bring a series over the cap back towards it: its oldest bucket goes whole once the rows left
-        stay at or above the cap; past the hard slack, the oldest rows go one by one."""
-        cap = self.max_history_per_check
-        sid, rows, first, trim_at = head.series_id, head.rows, head.first_bucket, head.trim_at
-        last = bucket_of(head.ts) if head.ts is not None else None
-        while rows > cap and first is not None:
-            if trim_at is None:
-                oldest = _oldest_bucket(conn, sid, first, last)
-                if oldest is None:
-                    break
-                first, in_bucket = oldest
-                trim_at = cap + in_bucket
-            if rows >= trim_at:
-                used = conn.execute(
-                    "DELETE FROM results WHERE bucket = ? AND series_id = ? RETURNING body_id", (first, sid)
-                ).fetchall()
-                _drop_bodies(conn, {u[0] for u in used}, (first + 1) * BUCKET_S)
-                rows -= len(used)
-                first, trim_at = first + 1, None
-                continue
-            if rows > cap + self._hard_slack:
-                excess = rows - cap
-                cut_ts, cut_seq = conn.execute(
-                    "SELECT ts, seq FROM results WHERE bucket = ? AND series_id = ? ORDER BY ts, seq"
-                    " LIMIT 1 OFFSET ?",
-                    (first, sid, excess - 1),
-                ).fetchone()
-                used = conn.execute(
-                    "DELETE FROM results WHERE bucket = ? AND series_id = ? AND (ts, seq) <= (?, ?)"
-                    " RETURNING body_id",
-                    (first, sid, cut_ts, cut_seq),
-                ).fetchall()
-                kept = conn.execute(
-                    "SELECT min(ts) FROM results WHERE bucket = ? AND series_id = ?", (first, sid)
+    def _trim(self, conn: sqlite3.Connection, heads: dict[tuple[str, str], Head]) -> None:
+        """Bring the series of a batch that went over the cap back towards it, oldest rows first: a series'
+        oldest bucket goes whole once the rows left stay at or above the cap; past the hard slack, its
+        oldest rows go one by one. Series whose oldest bucket is the same are trimmed together."""
+        cap, slack = self.max_history_per_check, self._hard_slack
+        for _ in range(_TRIM_ROUNDS):
+            due: dict[int, list[tuple[str, str]]] = {}
+            for key, head in heads.items():
+                rows, first, trim_at = head[ROWS], head[FIRST], head[TRIM_AT]
+                if rows <= cap or first is None:
+                    continue
+                if trim_at is None or rows >= trim_at or rows > cap + slack:
+                    due.setdefault(first, []).append(key)
+            if not due:
+                return
+            for bucket, keys in due.items():
+                self._trim_bucket(conn, heads, bucket, keys)
+
+    def _trim_bucket(
+        self, conn: sqlite3.Connection, heads: dict[tuple[str, str], Head], bucket: int,
+        keys: list[tuple[str, str]],
+    ) -> None:
+        """One round of :meth:`_trim` for the series whose oldest bucket (or a lower bound of it) is
+        ``bucket``; many of them are counted with one scan of the bucket, a few with a query each."""
+        cap, slack = self.max_history_per_check, self._hard_slack
+        series = {heads[key][SERIES]: key for key in keys}
+        scan: list[tuple[int, int]] | None = None
+        if len(series) >= _BULK_TRIM:
+            scan = conn.execute(
+                "SELECT series_id, body_id FROM results WHERE bucket = ?", (bucket,)
+            ).fetchall()
+            counts = Counter(sid for sid, _ in scan)
+        else:
+            counts = Counter({
+                sid: conn.execute(
+                    "SELECT count(*) FROM results WHERE bucket = ? AND series_id = ?", (bucket, sid)
                 ).fetchone()[0]
-                _drop_bodies(conn, {u[0] for u in used}, (first + 1) * BUCKET_S if kept is None else kept)
-                rows -= len(used)
-                trim_at -= len(used)
-            break
-        return head._replace(rows=rows, first_bucket=first, trim_at=trim_at)
+                for sid in series
+            })
+        whole: list[int] = []
+        for sid, key in series.items():
+            head, count = heads[key], counts[sid]
+            rows = head[ROWS]
+            if count == 0:
+                newest = bucket_of(head[TS]) if head[TS] is not None else None
+                oldest = _oldest_bucket(conn, sid, bucket + 1, newest)
+                heads[key] = trimmed(head, rows, *((oldest[0], cap + oldest[1]) if oldest else (None, None)))
+            elif rows >= cap + count:
+                whole.append(sid)
+                heads[key] = trimmed(head, rows - count, bucket + 1, None)
+            elif rows > cap + slack:
+                gone = _trim_oldest_rows(conn, sid, bucket, rows - cap)
+                heads[key] = trimmed(head, rows - gone, bucket, cap + count - gone)
+            else:
+                heads[key] = trimmed(head, rows, bucket, cap + count)
+        if not whole:
+            return
+        if scan is not None:
+            going = set(whole)
+            used = {body_id for sid, body_id in scan if sid in going}
+            if len(going) == len(counts):
+                conn.execute("DELETE FROM results WHERE bucket = ?", (bucket,))
+            else:
+                conn.executemany(
+                    "DELETE FROM results WHERE bucket = ? AND series_id = ?", [(bucket, sid) for sid in whole]
+                )
+        else:
+            used = set()
+            for sid in whole:
+                used.update(r[0] for r in conn.execute(
+                    "DELETE FROM results WHERE bucket = ? AND series_id = ? RETURNING body_id", (bucket, sid)
+                ))
+        _drop_bodies(conn, used, (bucket + 1) * BUCKET_S)
 
     def latest(self, tenant: str | None = None) -> list[CheckResult]:
         """The latest result of every check, ordered by tenant then check; optionally of one tenant."""
@@ -677,6 +713,23 @@ def _oldest_bucket(
             return found[0], found[1]
         low, width = low + width, width * 4
     return None
+
+
+def _trim_oldest_rows(conn: sqlite3.Connection, sid: int, bucket: int, count: int) -> int:
+    """Delete a series' ``count`` oldest rows, all in its oldest ``bucket``; returns how many went."""
+    cut_ts, cut_seq = conn.execute(
+        "SELECT ts, seq FROM results WHERE bucket = ? AND series_id = ? ORDER BY ts, seq LIMIT 1 OFFSET ?",
+        (bucket, sid, count - 1),
+    ).fetchone()
+    used = conn.execute(
+        "DELETE FROM results WHERE bucket = ? AND series_id = ? AND (ts, seq) <= (?, ?) RETURNING body_id",
+        (bucket, sid, cut_ts, cut_seq),
+    ).fetchall()
+    kept = conn.execute(
+        "SELECT min(ts) FROM results WHERE bucket = ? AND series_id = ?", (bucket, sid)
+    ).fetchone()[0]
+    _drop_bodies(conn, {u[0] for u in used}, (bucket + 1) * BUCKET_S if kept is None else kept)
+    return len(used)
 
 
 def _drop_bodies(conn: sqlite3.Connection, candidates: set[int], before: float) -> None:

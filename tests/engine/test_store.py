@@ -13,6 +13,7 @@ import pytest
 from opsdash.checks.base import CheckResult, Status
 from opsdash.engine.store import (
     _SCHEMA_VERSION,
+    TS,
     ResultStore,
     Transition,
     _epoch,
@@ -417,7 +418,7 @@ def test_plan_batch_shares_bodies_and_finds_transitions_without_io() -> None:
     assert [b[:2] for b in second.bodies] == [(3, None), (4, _epoch(T0 - timedelta(seconds=30)))]
     assert second.finished_bodies == [(_epoch(T0 + timedelta(seconds=30)), 1)]
     assert [(t.old, t.new) for t in second.transitions] == [(Status.OK, Status.CRIT)]
-    assert second.heads[("acme", "config:whatsapp")].ts == _epoch(T0 + timedelta(seconds=60))
+    assert second.heads[("acme", "config:whatsapp")][TS] == _epoch(T0 + timedelta(seconds=60))
     assert second.created == set()
 
 
@@ -604,3 +605,27 @@ def test_a_file_from_a_newer_opsdash_is_refused(tmp_path: Path) -> None:
         conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION + 1}")
     with pytest.raises(RuntimeError, match="newer opsdash"):
         ResultStore(path)
+
+
+@pytest.mark.parametrize("slow_every", [0, 8])
+def test_a_fleet_over_the_cap_is_trimmed_bucket_by_bucket(tmp_path: Path, slow_every: int) -> None:
+    """Eighty checks reporting together (every eighth, optionally, every fourth pass only): each keeps its
+    newest rows, between the cap and the cap plus its slack, and bodies go with their rows."""
+    cap = 30
+    tenants = [f"t{n:02d}" for n in range(80)]
+    recorded: dict[str, list[CheckResult]] = {t: [] for t in tenants}
+    with ResultStore(tmp_path / "s.sqlite3", max_history_per_check=cap) as store:
+        for i in range(150):
+            batch = [
+                result(Status.OK, T0 + timedelta(seconds=60 * i), tenant=t, details={"latency_ms": i % 4})
+                for n, t in enumerate(tenants)
+                if not (slow_every and n % slow_every == 0 and i % 4)
+            ]
+            store.record(batch)
+            for item in batch:
+                recorded[item.tenant].append(item)
+        for tenant in tenants:
+            history = store.history(tenant, "db")
+            assert cap <= len(history) <= cap + cap // 10 or len(history) == len(recorded[tenant])
+            assert history == recorded[tenant][-len(history):]
+        assert body_rows(store) <= 80 * (cap + cap // 10)
