@@ -175,7 +175,10 @@ def cluster_latency_ms(
 
 async def _answers(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> tuple[Any, ...]:
     """Latency, Company documents, buildInfo and (dbStats, its age), or raise the first failure. Every
-    read is sent before any is awaited; reads shared within a pass outlive this caller, its own do not.
+    read is sent before any is awaited, and every one is awaited before a failure is raised: each ends
+    on the driver's own timeout, and cancelling a driver operation mid-way (server selection) can leave
+    the async driver's topology lock held. Reads shared within a pass outlive a cancelled caller; its
+    own reads are cancelled with it.
     buildInfo and dbStats are asked only when the kept ones are old (``reuse.FACTS_MAX_AGE_S``)."""
     kept_info = ctx.reuse.fresh_fact(_build_info_key(tenant))
     kept_stats = ctx.reuse.fresh_fact(_stats_key(tenant))
@@ -185,21 +188,18 @@ async def _answers(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> tuple
     ]
     if kept_info is None:
         reads.append(start_build_info(ctx.clients, tenant.mongo, timeout_s))
-    own: list[asyncio.Future[Any]] = [] if pass_cache.current() is not None else list(reads)
     if kept_stats is None:
-        reads.append(asyncio.ensure_future(_ask_stats(ctx, tenant, timeout_s)))
-        own.append(reads[-1])
+        reads.append(shared(_stats_key(tenant), lambda: _ask_stats(ctx, tenant, timeout_s)))
+    own: list[asyncio.Future[Any]] = [] if pass_cache.current() is not None else list(reads)
     try:
-        answers = []
-        for read in reads:
-            answer = await joined(read)
-            if isinstance(answer, BaseException):
-                raise answer
-            answers.append(answer)
+        answers = [await joined(read) for read in reads]
     finally:
         for read in own:
             if not read.done():
                 read.cancel()
+    failure = next((a for a in answers if isinstance(a, BaseException)), None)
+    if failure is not None:
+        raise failure
     latency_ms, documents, *rest = answers
     if kept_info is None:
         info = rest.pop(0)

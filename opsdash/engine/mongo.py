@@ -7,6 +7,7 @@ cluster's ``buildInfo`` is asked once, whichever check asks first.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import socket
 from collections.abc import Iterable, Sequence
@@ -45,6 +46,8 @@ they changed since the last pass, see ``opsdash.checks.reuse``), or the driver's
 RAW_DOCUMENTS: CodecOptions[RawBSONDocument] = CodecOptions(document_class=RawBSONDocument, tz_aware=True)
 DECODED: CodecOptions[dict[str, Any]] = CodecOptions(tz_aware=True)
 _AUTH_CODES = {13, 18, 8000}
+CLOSE_TIMEOUT_S = 2.0
+log = logging.getLogger(__name__)
 
 
 class MongoClients:
@@ -89,10 +92,18 @@ class MongoClients:
         return client
 
     async def close(self) -> None:
+        """Close every client, each within ``CLOSE_TIMEOUT_S``: the async driver can deadlock in
+        ``close()`` on a topology lock left held by a server selection cancelled at our deadline, and
+        a cron'd ``opsdash check`` must never hang on its way out. A client that does not close in time
+        is abandoned (its sockets go with the process or the event loop)."""
         clients, self._clients = list(self._clients.values()), {}
         self._by_target = {}
         for client in clients:
-            await client.close()
+            try:
+                async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                    await client.close()
+            except TimeoutError:
+                log.debug("a MongoDB client did not close within %s s; abandoned", CLOSE_TIMEOUT_S)
 
 
 def classify_mongo_error(exc: BaseException) -> ErrorClass:

@@ -39,6 +39,10 @@ class PassCache:
             self._tasks[key] = task
         return task
 
+    def unfinished(self) -> list[asyncio.Future[Any]]:
+        """Shared reads still running (their callers gave up at a deadline)."""
+        return [task for task in self._tasks.values() if not task.done()]
+
     def put(self, key: Hashable, value: Any) -> None:
         """Record a value computed without a shared task (a caller that found every input ready)."""
         if key not in self._tasks:

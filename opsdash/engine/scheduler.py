@@ -267,14 +267,19 @@ class Engine:
         tenant's groups share one concurrency slot: db then config (which only reads what db read), with
         integrations alongside. The fleet-wide isolation check runs after them with the "config" group
         (limited to the chosen tenants), from the reads already made. A pair already running (started by
-        the schedule) is skipped.
+        the schedule) is skipped. Shared reads still running when the pass ends (a caller gave up at its
+        deadline; each ends on the driver's own timeout) are left to finish, and ``stop`` waits for them
+        before closing the clients they use.
         """
         selected = self.fleet.select(tenants)
         chosen = tuple(groups) if groups else CHECK_GROUPS
-        with pass_cache.sweep():
+        with pass_cache.sweep() as cache:
             batches = await asyncio.gather(*(self._run_tenant(tenant, chosen) for tenant in selected))
             if "config" in chosen:
                 batches.append(await self._run_fleet(frozenset(t.name for t in selected), publish=False))
+        for read in cache.unfinished():
+            self._tasks.add(read)  # type: ignore[arg-type]
+            read.add_done_callback(self._tasks.discard)  # type: ignore[arg-type]
         results = [result for batch in batches for result in batch]
         self._publish(results)
         return results
