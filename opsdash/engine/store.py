@@ -21,6 +21,7 @@ Schema 1 (every result stored whole, in ``results`` and ``latest``) is migrated 
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import sqlite3
@@ -182,10 +183,20 @@ def rebuild(
         return CheckResult.model_validate_json(body)
     content = body if isinstance(body, bytes) else body.encode()
     head = (
-        f'{{"tenant":{json.dumps(tenant)},"check":{json.dumps(check)},"status":{json.dumps(status)},'
-        f'"duration_s":{duration!r},"timestamp":"{_moment(ts).isoformat()}",'
+        f'{{"tenant":{_json_text(tenant)},"check":{_json_text(check)},"status":{_json_text(status)},'
+        f'"duration_s":{duration!r},"timestamp":"{_iso_moment(ts)}",'
     )
     return CheckResult.model_validate_json(head.encode() + content[1:])
+
+
+@functools.lru_cache(maxsize=65_536)
+def _json_text(value: str) -> str:
+    return json.dumps(value)
+
+
+@functools.lru_cache(maxsize=4_096)
+def _iso_moment(epoch: float) -> str:
+    return _moment(epoch).isoformat()
 
 
 Head = tuple[int, str | None, float | None, float | None, int | None, bytes | None, int, int, int | None,
@@ -473,15 +484,16 @@ class ResultStore:
         keys: list[tuple[str, str]],
     ) -> None:
         """One round of :meth:`_trim` for the series whose oldest bucket (or a lower bound of it) is
-        ``bucket``; many of them are counted with one scan of the bucket, a few with a query each."""
+        ``bucket``; many of them are counted with one scan of the bucket, a few with a query each. When the
+        whole bucket goes and no row is older, the bodies it leaves unused are those that ended before its
+        end; otherwise, those its rows used that ended before its end."""
         cap, slack = self.max_history_per_check, self._hard_slack
         series = {heads[key][SERIES]: key for key in keys}
-        scan: list[tuple[int, int]] | None = None
-        if len(series) >= _BULK_TRIM:
-            scan = conn.execute(
-                "SELECT series_id, body_id FROM results WHERE bucket = ?", (bucket,)
-            ).fetchall()
-            counts = Counter(sid for sid, _ in scan)
+        bulk = len(series) >= _BULK_TRIM
+        if bulk:
+            counts = Counter(dict(conn.execute(
+                "SELECT series_id, count(*) FROM results WHERE bucket = ? GROUP BY series_id", (bucket,)
+            ).fetchall()))
         else:
             counts = Counter({
                 sid: conn.execute(
@@ -507,21 +519,33 @@ class ResultStore:
                 heads[key] = trimmed(head, rows, bucket, cap + count)
         if not whole:
             return
-        if scan is not None:
-            going = set(whole)
-            used = {body_id for sid, body_id in scan if sid in going}
-            if len(going) == len(counts):
-                conn.execute("DELETE FROM results WHERE bucket = ?", (bucket,))
-            else:
-                conn.executemany(
-                    "DELETE FROM results WHERE bucket = ? AND series_id = ?", [(bucket, sid) for sid in whole]
-                )
-        else:
-            used = set()
+        if not bulk:
+            used: set[int] = set()
             for sid in whole:
                 used.update(r[0] for r in conn.execute(
                     "DELETE FROM results WHERE bucket = ? AND series_id = ? RETURNING body_id", (bucket, sid)
                 ))
+        elif len(whole) == len(counts):
+            if conn.execute("SELECT 1 FROM results WHERE bucket < ? LIMIT 1", (bucket,)).fetchone() is None:
+                conn.execute("DELETE FROM results WHERE bucket = ?", (bucket,))
+                conn.execute("DELETE FROM bodies WHERE until_ts < ?", ((bucket + 1) * BUCKET_S,))
+                return
+            used = {
+                r[0] for r in conn.execute("SELECT DISTINCT body_id FROM results WHERE bucket = ?", (bucket,))
+            }
+            conn.execute("DELETE FROM results WHERE bucket = ?", (bucket,))
+        else:
+            going = set(whole)
+            used = {
+                body_id
+                for sid, body_id in conn.execute(
+                    "SELECT series_id, body_id FROM results WHERE bucket = ?", (bucket,)
+                )
+                if sid in going
+            }
+            conn.executemany(
+                "DELETE FROM results WHERE bucket = ? AND series_id = ?", [(bucket, sid) for sid in whole]
+            )
         _drop_bodies(conn, used, (bucket + 1) * BUCKET_S)
 
     def latest(self, tenant: str | None = None) -> list[CheckResult]:

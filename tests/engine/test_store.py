@@ -607,14 +607,19 @@ def test_a_file_from_a_newer_opsdash_is_refused(tmp_path: Path) -> None:
         ResultStore(path)
 
 
-@pytest.mark.parametrize("slow_every", [0, 8])
-def test_a_fleet_over_the_cap_is_trimmed_bucket_by_bucket(tmp_path: Path, slow_every: int) -> None:
-    """Eighty checks reporting together (every eighth, optionally, every fourth pass only): each keeps its
-    newest rows, between the cap and the cap plus its slack, and bodies go with their rows."""
+@pytest.mark.parametrize(("slow_every", "older_row"), [(0, False), (0, True), (8, False)])
+def test_a_fleet_over_the_cap_is_trimmed_bucket_by_bucket(
+    tmp_path: Path, slow_every: int, older_row: bool
+) -> None:
+    """Eighty checks reporting together (every eighth, optionally, every fourth pass only; optionally with
+    an older row of another check): each keeps its newest rows, between the cap and the cap plus its slack,
+    and bodies go with their rows."""
     cap = 30
     tenants = [f"t{n:02d}" for n in range(80)]
     recorded: dict[str, list[CheckResult]] = {t: [] for t in tenants}
     with ResultStore(tmp_path / "s.sqlite3", max_history_per_check=cap) as store:
+        if older_row:
+            store.record([result(Status.OK, T0 - timedelta(days=1), check="smtp")])
         for i in range(150):
             batch = [
                 result(Status.OK, T0 + timedelta(seconds=60 * i), tenant=t, details={"latency_ms": i % 4})
@@ -628,4 +633,6 @@ def test_a_fleet_over_the_cap_is_trimmed_bucket_by_bucket(tmp_path: Path, slow_e
             history = store.history(tenant, "db")
             assert cap <= len(history) <= cap + cap // 10 or len(history) == len(recorded[tenant])
             assert history == recorded[tenant][-len(history):]
-        assert body_rows(store) <= 80 * (cap + cap // 10)
+        assert body_rows(store) <= 80 * (cap + cap // 10) + older_row
+        if older_row:
+            assert store.history("acme", "smtp") == [result(Status.OK, T0 - timedelta(days=1), check="smtp")]
