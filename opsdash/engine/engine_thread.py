@@ -15,6 +15,7 @@ from concurrent.futures import Future
 from opsdash.checks.base import CheckResult
 from opsdash.checks.context import CheckGroup
 from opsdash.config.fleet import Fleet
+from opsdash.engine.loop import run_bounded
 from opsdash.engine.scheduler import Engine, JobInfo, ResultsCallback, Runner
 from opsdash.engine.store import ResultStore
 
@@ -111,7 +112,7 @@ class EngineThread:
 
     def _main(self) -> None:
         try:
-            asyncio.run(self._serve())
+            run_bounded(self._serve())
         except BaseException as exc:
             if not self._ready.is_set():
                 self._startup_error = exc

@@ -94,8 +94,9 @@ class MongoClients:
     async def close(self) -> None:
         """Close every client, each within ``CLOSE_TIMEOUT_S``: the async driver can deadlock in
         ``close()`` on a topology lock left held by a server selection cancelled at our deadline, and
-        a cron'd ``opsdash check`` must never hang on its way out. A client that does not close in time
-        is abandoned (its sockets go with the process or the event loop)."""
+        a cron'd ``opsdash check`` must never hang on its way out. A client that does not close in time,
+        or whose close fails (the same lock, released twice: ``RuntimeError``), is abandoned; its
+        sockets go with the event loop or the process."""
         clients, self._clients = list(self._clients.values()), {}
         self._by_target = {}
         for client in clients:
@@ -104,6 +105,8 @@ class MongoClients:
                     await client.close()
             except TimeoutError:
                 log.debug("a MongoDB client did not close within %s s; abandoned", CLOSE_TIMEOUT_S)
+            except Exception as exc:
+                log.debug("a MongoDB client failed to close (%s); abandoned", type(exc).__name__)
 
 
 def classify_mongo_error(exc: BaseException) -> ErrorClass:

@@ -7,7 +7,6 @@ as the Nagios plugin guidelines ask: exit 2 would tell Nagios the fleet is CRITI
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any, NoReturn
 from opsdash.checks.base import CheckResult, Status
 from opsdash.checks.context import CHECK_GROUPS, CheckGroup
 from opsdash.config.fleet import Fleet, find_config, load_fleet
+from opsdash.engine.loop import run_bounded
 from opsdash.errors import ConfigError, OpsdashError
 from opsdash.headless import selection
 from opsdash.headless.formats import FORMATS, renderer
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         groups = selection.groups_for(args.check, table)
     except ConfigError as exc:
         raise ConfigError(str(exc), exit_code=EXIT_UNKNOWN) from None
-    results = asyncio.run(one_pass(fleet, tenants, groups))
+    results = run_bounded(one_pass(fleet, tenants, groups))
     wanted = [r for r in results if selection.keep(r.check, args.check, table)]
     report = build_report(wanted, tenants, datetime.now(UTC))
     try:

@@ -47,7 +47,7 @@ class TmuxPane:
             status[:] = self._tmux("display-message", "-p", "-t", "t", fields).split()
             return bool(status)
 
-        self.wait_for(reaped, 10, "tmux to report the exit status")
+        self.wait_for(reaped, 30, "tmux to report the exit status")
         code = int(status[0])
         return -int(status[1]) if len(status) > 1 and status[1] != "0" else code
 
