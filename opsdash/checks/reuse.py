@@ -4,6 +4,8 @@
 - A tenant whose env and Company documents (raw BSON bytes) are exactly what they were keeps what was
   derived from them (resolution, secrets, config verdicts): those are pure functions of these inputs.
 - The fleet-wide isolation verdicts stand while every tenant's profile is what it was.
+- The scheduled isolation check compares each tenant as its own config run last read it (``loaded``), if
+  that read is recent, instead of reading the whole fleet again within one deadline.
 - Slow-changing server facts, a database's ``dbStats`` (its data size) and a cluster's ``buildInfo`` (its
   version), are asked again only when older than ``FACTS_MAX_AGE_S``: they change over hours or at an
   upgrade, not between two 15 s polls.
@@ -57,6 +59,10 @@ class Reuse:
     facts: dict[Hashable, tuple[float, dict[str, Any]]] = field(default_factory=dict)
     fleet_wide: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     """Fleet-wide results by check id, with the inputs they were computed from."""
+    loaded: dict[str, tuple[float, Any]] = field(default_factory=dict)
+    """Each tenant's latest loaded state (env, Company read, resolution) and when it was loaded."""
+    loaded_whole: dict[str, tuple[float, Any]] = field(default_factory=dict)
+    """The same, for the latest load whose env and Company documents were both read."""
 
     def unchanged_env(self, source: EnvSource) -> tuple[EnvValues | None, FileStamp | None]:
         """The env read last time if the file is unchanged since, and the file's stamp now."""
@@ -90,6 +96,22 @@ class Reuse:
         entry = Derived(env, raw_documents, value)
         self.derived[tenant] = entry
         return entry
+
+    def remember_loaded(self, tenant: str, state: Any, whole: bool, now: float | None = None) -> None:
+        """Keep ``state`` as the tenant's latest load; ``whole`` when every read it needed succeeded."""
+        entry = (time.monotonic() if now is None else now, state)
+        self.loaded[tenant] = entry
+        if whole:
+            self.loaded_whole[tenant] = entry
+
+    def recent_load(self, tenant: str, max_age_s: float, now: float | None = None) -> Any:
+        """The tenant's latest whole load at most ``max_age_s`` old, else its latest load of that age
+        (one whose reads failed), else None."""
+        at_now = time.monotonic() if now is None else now
+        for kept in (self.loaded_whole.get(tenant), self.loaded.get(tenant)):
+            if kept is not None and at_now - kept[0] <= max_age_s:
+                return kept[1]
+        return None
 
     def fresh_fact(self, key: Hashable, now: float | None = None) -> tuple[dict[str, Any], float] | None:
         """The server reply kept for ``key`` and its age in seconds, if younger than ``FACTS_MAX_AGE_S``."""

@@ -20,7 +20,7 @@ from pydantic_core import PydanticSerializationError, to_json
 
 from opsdash.checks import auth, cloudinary, config, db, fallback, isolation, smtp, whatsapp
 from opsdash.checks.base import CheckResult, Status
-from opsdash.checks.context import CheckContext, CheckGroup
+from opsdash.checks.context import CheckContext, CheckGroup, group_interval
 from opsdash.checks.verdict import FALLBACK_SUFFIX, Deadline, as_fallback, short
 from opsdash.config.catalog import ResolutionMode, ServiceSpec
 from opsdash.config.fleet import Fleet, Tenant
@@ -62,6 +62,9 @@ COMPANY_READ_SHARE = 0.4
 WORK_SHARE = 0.85
 """Share of a group's deadline handed to drivers. The rest covers each probe's backstop and bookkeeping,
 so that results are back before the scheduler's own hard deadline would discard them."""
+RECENT_LOAD_INTERVALS = 1.5
+"""The isolation check reuses a tenant's load up to 1.5 config intervals old: its config run reloads it
+every interval, so a change reaches the isolation check within about two config intervals."""
 
 
 def _flagged(spec: ServiceSpec | None) -> bool:
@@ -171,6 +174,13 @@ async def load_tenant(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> Te
 
 
 async def _load_tenant_now(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> TenantState:
+    state = await _read_tenant(ctx, tenant, timeout_s)
+    whole = state.env_error is None and state.read.error is None
+    ctx.reuse.remember_loaded(tenant.name, state, whole)
+    return state
+
+
+async def _read_tenant(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> TenantState:
     env, env_error = await _read_env(ctx, tenant)
     if env_error is not None:
         secrets = tenant_secrets(tenant, env, ctx.fleet.catalog)
@@ -409,7 +419,11 @@ Profile = tuple[isolation.TenantProfile, str | None, list[str]]
 
 
 def _profile_of(tenant: Tenant, state: TenantState, addresses: frozenset[str]) -> Profile:
-    note = f"env unreadable: {state.env_error}" if state.env_error else None
+    note = None
+    if state.env_error:
+        note = f"env unreadable: {state.env_error}"
+    elif state.read.error:
+        note = f"Company not read: {state.read.error}"
     return isolation.profile_of(tenant.name, tenant.mongo, addresses, state.resolution), note, state.secrets
 
 
@@ -425,14 +439,20 @@ async def _profile(ctx: CheckContext, tenant: Tenant, deadline: Deadline) -> Pro
     return _profile_of(tenant, state, await _addresses(tenant, timeout_s))
 
 
-def _profile_now(tenant: Tenant) -> Profile | None:
-    """The profile from this pass's finished reads, without waiting; None if one is missing."""
+def _profile_now(ctx: CheckContext, tenant: Tenant) -> Profile | None:
+    """The profile from reads already made, without waiting: this pass's, else the tenant's latest load
+    if it is recent (``RECENT_LOAD_INTERVALS`` of its config interval); None if a read is missing."""
     cache = pass_cache.current()
     if cache is None:
         return None
-    state = cache.peek(("tenant", tenant.name))
     addresses = cache.peek(("addresses", tenant.mongo.hosts))
-    if state is None or addresses is None:
+    if addresses is None:
+        return None
+    state = cache.peek(("tenant", tenant.name))
+    if state is None:
+        max_age_s = RECENT_LOAD_INTERVALS * group_interval(tenant.poll, "config")
+        state = ctx.reuse.recent_load(tenant.name, max_age_s)
+    if state is None:
         return None
     return _profile_of(tenant, state, addresses)
 
@@ -486,17 +506,19 @@ def isolation_results(
 async def run_fleet(ctx: CheckContext, deadline_s: float) -> list[CheckResult]:
     """The fleet-wide isolation check: one result per tenant, comparing effective configs.
 
-    Inside a pass, tenants whose reads are already done are profiled at once; only the others are
-    read (bounded by ``poll.max_concurrency``). A result is scrubbed of the secrets of the tenants it
-    can name: its own and those it shares something with. While no profile changes, the verdicts of
-    the previous run stand (stamped with this run's time)."""
+    Inside a pass (the engine runs the scheduled check in one of its own), each cluster's addresses are
+    looked up once, and a tenant whose reads this pass already made, or whose own config run loaded it
+    recently, is profiled at once; only the others are read (bounded by ``poll.max_concurrency``). A
+    result is scrubbed of the secrets of the tenants it can name: its own and those it shares something
+    with. While no profile changes, the verdicts of the previous run stand (stamped with this run's
+    time)."""
     started = datetime.now(UTC)
     deadline = Deadline(deadline_s * WORK_SHARE)
     tenants = list(ctx.fleet.tenants)
     if pass_cache.current() is not None:
         clusters = {t.mongo.hosts: t for t in tenants}.values()
         await asyncio.gather(*(_addresses(t, deadline.remaining() * 0.5) for t in clusters))
-    loaded: list[Profile | None] = [_profile_now(t) for t in tenants]
+    loaded: list[Profile | None] = [_profile_now(ctx, t) for t in tenants]
     missing = [i for i, p in enumerate(loaded) if p is None]
     if missing:
         slots = asyncio.Semaphore(ctx.fleet.poll.max_concurrency)

@@ -43,6 +43,10 @@ class PollSettings(_Strict):
     db_timeout: float = Field(5, gt=0)
     integration_timeout: float = Field(10, gt=0)
     max_concurrency: int = Field(64, ge=1)
+    """Runs that read tenant databases (db, config, the fleet-wide check) at once, fleet-wide."""
+    integration_concurrency: int = Field(32, ge=1)
+    """Integration probe runs at once, fleet-wide: a lane of their own, so that slow endpoints never
+    hold back the database checks."""
     backoff_max: float = Field(300, gt=0)
 
 

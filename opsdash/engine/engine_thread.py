@@ -15,8 +15,8 @@ from concurrent.futures import Future
 from opsdash.checks.base import CheckResult
 from opsdash.checks.context import CheckGroup
 from opsdash.config.fleet import Fleet
-from opsdash.engine.loop import run_bounded
-from opsdash.engine.scheduler import Engine, JobInfo, ResultsCallback, Runner
+from opsdash.engine.loop import run_bounded, widen_default_executor
+from opsdash.engine.scheduler import Engine, JobInfo, ResultsCallback, Runner, io_threads
 from opsdash.engine.store import ResultStore
 
 
@@ -123,6 +123,7 @@ class EngineThread:
 
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()
+        widen_default_executor(io_threads(self.fleet))
         self._stop_requested = asyncio.Event()
         engine = Engine(
             self.fleet,

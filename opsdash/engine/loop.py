@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -50,3 +51,15 @@ async def _shutdown_executor(loop: asyncio.AbstractEventLoop, teardown_s: float)
             await loop.shutdown_default_executor()
     except TimeoutError:
         pass
+
+
+def widen_default_executor(threads: int) -> None:
+    """Give the running loop a default executor of ``threads`` threads.
+
+    Every DNS lookup (the MongoDB driver's, httpx's, aiosmtplib's) and every env file read runs in the
+    loop's default executor, which asyncio sizes by CPU count (6 threads on 2 cores). A few slow lookups
+    (a resolver that drops queries answers after its 5 s retry) would fill it, and then every new
+    MongoDB connection waits behind them and database checks time out. Call it where the loop is owned,
+    with a thread for every run the engine lets happen at once (``io_threads``)."""
+    executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="opsdash-io")
+    asyncio.get_running_loop().set_default_executor(executor)

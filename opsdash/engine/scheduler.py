@@ -1,8 +1,10 @@
 """The engine: polls every tenant's check groups on a schedule and hands each batch to the store.
 
 One APScheduler job per (tenant, group), first runs staggered across a short start window (data at once,
-without every tenant hitting its cluster in the same instant), then every interval. A global semaphore caps
-concurrent runs; a hard deadline ends a hung run with ``timeout_results``; a run never overlaps its own
+without every tenant hitting its cluster in the same instant), then every interval. Two semaphores cap
+concurrent runs: one for the runs that read tenant databases (db, config, the fleet-wide check), one for
+the integration probes, so that slow SaaS or SMTP endpoints never hold back the database checks. A hard
+deadline ends a hung run with ``timeout_results``; a run never overlaps its own
 previous run; a failing target backs off exponentially. Every batch goes to ``store.record()`` and then to
 ``on_results(results, transitions)``.
 """
@@ -73,6 +75,12 @@ class JobInfo:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def io_threads(fleet: Fleet) -> int:
+    """Threads for the loop's default executor: one blocking call (DNS lookup, env read) per run the
+    engine lets happen at once, in both lanes (see ``opsdash.engine.loop.widen_default_executor``)."""
+    return fleet.poll.max_concurrency + fleet.poll.integration_concurrency
 
 
 def start_window(tenants: int, interval: float) -> float:
@@ -158,6 +166,7 @@ class Engine:
         self._clock = clock
         self._jitter = DEFAULT_JITTER if jitter else 0.0
         self._slots = asyncio.Semaphore(fleet.poll.max_concurrency)
+        self._probe_slots = asyncio.Semaphore(fleet.poll.integration_concurrency)
         self._scheduler: AsyncIOScheduler | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._in_flight: set[tuple[str | None, JobGroup]] = set()
@@ -226,7 +235,7 @@ class Engine:
             IntervalTrigger(seconds=fleet_interval, start_date=now, timezone=UTC),
             id=FLEET_JOB,
             name="fleet-wide checks",
-            next_run_time=now,
+            next_run_time=now + timedelta(seconds=self._first_fleet_delay()),
         )
         scheduler.add_job(
             self._prune,
@@ -237,6 +246,17 @@ class Engine:
         )
         scheduler.start()
         self._scheduler = scheduler
+
+    def _first_fleet_delay(self) -> float:
+        """Seconds before the first fleet-wide run: once the tenants' first config runs are due to have
+        ended (their start window plus their deadline), so that it compares what they loaded."""
+        tenants = self.fleet.tenants
+        if not tenants:
+            return 0.0
+        return max(
+            start_window(len(tenants), group_interval(t.poll, "config")) + group_deadline(t.poll, "config")
+            for t in tenants
+        )
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop scheduling, wait for in-flight runs (up to ``grace`` seconds, then cancel them), and close
@@ -277,9 +297,7 @@ class Engine:
             batches = await asyncio.gather(*(self._run_tenant(tenant, chosen) for tenant in selected))
             if "config" in chosen:
                 batches.append(await self._run_fleet(frozenset(t.name for t in selected), publish=False))
-        for read in cache.unfinished():
-            self._tasks.add(read)  # type: ignore[arg-type]
-            read.add_done_callback(self._tasks.discard)  # type: ignore[arg-type]
+        self._adopt(cache.unfinished())
         results = [result for batch in batches for result in batch]
         self._publish(results)
         return results
@@ -365,7 +383,7 @@ class Engine:
             return []
         self._in_flight.add(key)
         try:
-            async with self._slots:
+            async with self._lane(group):
                 results = await self._execute(tenant, group)
         finally:
             self._in_flight.discard(key)
@@ -374,25 +392,28 @@ class Engine:
             self._publish(results)
         return results
 
+    def _lane(self, group: CheckGroup) -> asyncio.Semaphore:
+        """The concurrency cap a group's runs share: integration probes have their own."""
+        return self._probe_slots if group == "integrations" else self._slots
+
     async def _run_tenant(self, tenant: Tenant, groups: Sequence[CheckGroup]) -> list[CheckResult]:
-        """Some groups of one tenant in one concurrency slot (for ``run_once``); not published."""
+        """Some groups of one tenant (for ``run_once``), not published: db then config in one slot of
+        the database lane, the integration probes alongside in one slot of theirs."""
         mine = [g for g in groups if (tenant.name, g) not in self._in_flight]
         if not mine:
             return []
         keys = [(tenant.name, g) for g in mine]
         self._in_flight.update(keys)
+        reads = [g for g in mine if g != "integrations"]
         try:
-            async with self._slots:
-                if "integrations" in mine and len(mine) > 1:
-                    reads = [g for g in mine if g != "integrations"]
-                    chain, probes = await asyncio.gather(
-                        self._execute_in_order(tenant, reads), self._execute(tenant, "integrations")
-                    )
-                    by_group = {**dict(zip(reads, chain, strict=True)), "integrations": probes}
-                else:
-                    by_group = {g: await self._execute(tenant, g) for g in mine}
+            chain, probes = await asyncio.gather(
+                self._execute_in_order(tenant, reads), self._probe(tenant, "integrations" in mine)
+            )
         finally:
             self._in_flight.difference_update(keys)
+        by_group = dict(zip(reads, chain, strict=True))
+        if probes is not None:
+            by_group["integrations"] = probes
         for group in mine:
             self._pace(tenant, group, by_group[group])
         return [result for group in mine for result in by_group[group]]
@@ -400,7 +421,16 @@ class Engine:
     async def _execute_in_order(
         self, tenant: Tenant, groups: Sequence[CheckGroup]
     ) -> list[list[CheckResult]]:
-        return [await self._execute(tenant, g) for g in groups]
+        if not groups:
+            return []
+        async with self._slots:
+            return [await self._execute(tenant, g) for g in groups]
+
+    async def _probe(self, tenant: Tenant, wanted: bool) -> list[CheckResult] | None:
+        if not wanted:
+            return None
+        async with self._probe_slots:
+            return await self._execute(tenant, "integrations")
 
     async def _execute(self, tenant: Tenant, group: CheckGroup) -> list[CheckResult]:
         """One group's results within its hard deadline: ``timeout_results`` when it blows it, UNKNOWN
@@ -426,6 +456,26 @@ class Engine:
             )
 
     async def _run_fleet(self, only: frozenset[str] | None, *, publish: bool = True) -> list[CheckResult]:
+        """The fleet-wide check; a scheduled run gets a pass of its own (one address lookup per cluster,
+        the tenants' recent loads reused), ``run_once`` shares its pass."""
+        if pass_cache.current() is not None:
+            return await self._run_fleet_in_pass(only, publish=publish)
+        with pass_cache.sweep() as cache:
+            try:
+                return await self._run_fleet_in_pass(only, publish=publish)
+            finally:
+                self._adopt(cache.unfinished())
+
+    def _adopt(self, reads: Sequence[asyncio.Future[Any]]) -> None:
+        """Keep shared reads that outlived their pass, so that ``stop`` waits for them before closing
+        the clients they use."""
+        for read in reads:
+            self._tasks.add(read)  # type: ignore[arg-type]
+            read.add_done_callback(self._tasks.discard)  # type: ignore[arg-type]
+
+    async def _run_fleet_in_pass(
+        self, only: frozenset[str] | None, *, publish: bool = True
+    ) -> list[CheckResult]:
         key = (None, FLEET_JOB)
         if key in self._in_flight:
             return []

@@ -62,9 +62,11 @@ def check_ids_by_group(fleet: Fleet) -> dict[CheckGroup, tuple[str, ...]]:
 
 async def one_pass(fleet: Fleet, tenants: list[str], groups: list[CheckGroup]) -> list[CheckResult]:
     """``Engine.run_once`` over the chosen tenants and groups, recorded in the results store."""
-    from opsdash.engine.scheduler import Engine
+    from opsdash.engine.loop import widen_default_executor
+    from opsdash.engine.scheduler import Engine, io_threads
     from opsdash.engine.store import ResultStore
 
+    widen_default_executor(io_threads(fleet))
     store = ResultStore.for_fleet(fleet)
     engine = Engine(fleet, store=store, jitter=False)
     try:

@@ -113,10 +113,12 @@ async def watch(
     from opsdash.alerts.ndjson import NdjsonSink
     from opsdash.alerts.persist import AlertStateStore
     from opsdash.alerts.webhook import WebhookSink
-    from opsdash.engine.scheduler import Engine
+    from opsdash.engine.loop import widen_default_executor
+    from opsdash.engine.scheduler import Engine, io_threads
     from opsdash.engine.store import ResultStore
 
     loop = asyncio.get_running_loop()
+    widen_default_executor(io_threads(fleet))
     stop = stop or asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)

@@ -48,6 +48,9 @@ class FakeRunner:
     max_running: int = 0
     running_per_key: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
     max_running_per_key: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    running_per_lane: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    max_running_per_lane: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    """Runs at once per concurrency lane: "probes" (integrations) and "reads" (the other groups)."""
     fleet_runs: int = 0
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
@@ -83,12 +86,16 @@ class FakeRunner:
         self.running_per_key[key] += 1
         self.max_running = max(self.max_running, self.running)
         self.max_running_per_key[key] = max(self.max_running_per_key[key], self.running_per_key[key])
+        lane = "probes" if group == "integrations" else "reads"
+        self.running_per_lane[lane] += 1
+        self.max_running_per_lane[lane] = max(self.max_running_per_lane[lane], self.running_per_lane[lane])
         await self._notify()
         try:
             status, error_class = await self.behaviour(tenant, group)
         finally:
             self.running -= 1
             self.running_per_key[key] -= 1
+            self.running_per_lane[lane] -= 1
             run.ended = time.monotonic()
             await asyncio.shield(self._notify())
         return [

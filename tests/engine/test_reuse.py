@@ -133,3 +133,15 @@ def test_a_data_size_is_kept_until_it_is_older_than_its_max_age() -> None:
     assert reuse.fresh_fact("db", now=oldest) == ({"dataSize": 10}, FACTS_MAX_AGE_S)
     assert reuse.fresh_fact("db", now=100.0 + FACTS_MAX_AGE_S + 1) is None
     assert reuse.fresh_fact("other", now=100.0) is None
+
+
+def test_the_isolation_check_takes_a_tenants_latest_whole_load_while_it_is_recent() -> None:
+    reuse = Reuse()
+    assert reuse.recent_load("acme", 90.0, now=0.0) is None
+    reuse.remember_loaded("acme", "whole at 0", whole=True, now=0.0)
+    reuse.remember_loaded("acme", "failed at 30", whole=False, now=30.0)
+    assert reuse.recent_load("acme", 90.0, now=60.0) == "whole at 0"
+    assert reuse.recent_load("acme", 90.0, now=100.0) == "failed at 30"
+    assert reuse.recent_load("acme", 90.0, now=121.0) is None
+    reuse.remember_loaded("acme", "whole at 130", whole=True, now=130.0)
+    assert reuse.recent_load("acme", 90.0, now=140.0) == "whole at 130"

@@ -193,7 +193,37 @@ async def test_a_scheduled_job_waiting_for_a_slot_is_skipped_not_stacked(
     finally:
         await engine.stop()
     assert max(runner.max_running_per_key.values()) == 1
-    assert runner.max_running == 1
+    assert runner.max_running_per_lane["reads"] == 1
+
+
+async def test_hung_integration_probes_do_not_hold_back_the_database_checks(
+    tmp_path: Path, store: ResultStore
+) -> None:
+    names = [f"t{i}" for i in range(4)]
+    fleet = make_fleet(
+        tmp_path, names,
+        poll={"db_interval": 0.2, "config_interval": 600, "integration_interval": 600,
+              "integration_timeout": 60, "max_concurrency": 2, "integration_concurrency": 2},
+    )
+    release = asyncio.Event()
+
+    async def behaviour(tenant: Tenant, group: CheckGroup) -> Outcome:
+        if group == "integrations":
+            await release.wait()
+        return Status.OK, None
+
+    runner = FakeRunner(behaviour)
+    engine, _ = engine_for(fleet, store, runner, jitter=False)
+    await engine.start()
+    try:
+        await runner.wait_until(lambda: runner.running_per_lane["probes"] == 2)
+        await runner.wait_until(lambda: all(runner.finished(n, "db") >= 3 for n in names))
+        assert runner.running_per_lane["probes"] == 2
+        assert all(runner.finished(n, "integrations") == 0 for n in names)
+    finally:
+        release.set()
+        await engine.stop()
+    assert runner.max_running_per_lane["probes"] == 2
 
 
 async def test_the_concurrency_cap_holds_in_run_once(tmp_path: Path, store: ResultStore) -> None:
@@ -226,7 +256,10 @@ async def test_the_concurrency_cap_holds_when_everything_is_checked_at_once(
 ) -> None:
     names = [f"t{i}" for i in range(5)]
     slow = {"db_interval": 10, "config_interval": 10, "integration_interval": 10}
-    fleet = make_fleet(tmp_path, names, poll={**slow, "max_concurrency": 2, "db_timeout": 30})
+    fleet = make_fleet(
+        tmp_path, names,
+        poll={**slow, "max_concurrency": 2, "integration_concurrency": 1, "db_timeout": 30},
+    )
     release = asyncio.Event()
 
     async def behaviour(tenant: Tenant, group: CheckGroup) -> Outcome:
@@ -238,13 +271,13 @@ async def test_the_concurrency_cap_holds_when_everything_is_checked_at_once(
     await engine.start()
     try:
         engine.check_now()
-        await runner.wait_until(lambda: len(engine.in_flight()) == 5 * 3 + 1 and runner.running == 2)
-        assert runner.running == 2
+        await runner.wait_until(lambda: len(engine.in_flight()) == 5 * 3 + 1 and runner.running == 3)
+        assert dict(runner.running_per_lane) == {"reads": 2, "probes": 1}
         release.set()
         await runner.wait_until(lambda: all(runner.finished(n, g) >= 1 for n in names for g in CHECK_IDS))
     finally:
         await engine.stop()
-    assert runner.max_running == 2
+    assert dict(runner.max_running_per_lane) == {"reads": 2, "probes": 1}
 
 
 async def test_a_hung_group_ends_crit_timeout_at_its_deadline_while_others_keep_their_pace(
