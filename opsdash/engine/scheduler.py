@@ -406,9 +406,14 @@ class Engine:
         self._in_flight.update(keys)
         reads = [g for g in mine if g != "integrations"]
         try:
-            chain, probes = await asyncio.gather(
-                self._execute_in_order(tenant, reads), self._probe(tenant, "integrations" in mine)
-            )
+            if "integrations" not in mine:
+                chain, probes = await self._execute_in_order(tenant, reads), None
+            elif not reads:
+                chain, probes = [], await self._probe(tenant)
+            else:
+                chain, probes = await asyncio.gather(
+                    self._execute_in_order(tenant, reads), self._probe(tenant)
+                )
         finally:
             self._in_flight.difference_update(keys)
         by_group = dict(zip(reads, chain, strict=True))
@@ -426,9 +431,7 @@ class Engine:
         async with self._slots:
             return [await self._execute(tenant, g) for g in groups]
 
-    async def _probe(self, tenant: Tenant, wanted: bool) -> list[CheckResult] | None:
-        if not wanted:
-            return None
+    async def _probe(self, tenant: Tenant) -> list[CheckResult]:
         async with self._probe_slots:
             return await self._execute(tenant, "integrations")
 
