@@ -6,14 +6,17 @@ way) in front of it, checks that one find really costs a round trip, then times 
   (a) opsdash: ``Engine.run_once(groups=["db", "config"])``, as ``opsdash check --check db --check config``
       runs it (db and config checks of every tenant plus the fleet-wide isolation check, recorded in the
       results store), wall to wall, with a fresh engine (cold: new clients and connections) and again on
-      the same engine (warm: pooled connections, as ``opsdash watch`` and the dashboard run);
+      the same engine (warm: pooled connections, what a repeated ``opsdash check`` would cost if it
+      kept its connections; the dashboard and ``opsdash watch`` run the scheduled engine instead);
   (b) naive: for each tenant, serially, a new pymongo MongoClient, connect, find_one on Company, close
       (on a sample of ``--naive-sample`` tenants, scaled linearly when N is larger);
   (c) floor: raw AsyncMongoClient finds on Company over one shared client, at opsdash's concurrency.
 
-It also times ``python -m opsdash check --tenant X`` as a whole process (median of ``--check-runs``) on a
-one-tenant fleet straight on the server with unconfigured integrations, and calls the dashboard helpers'
-``measure_refresh_block_ms`` and ``measure_tui_rss_mb`` when they exist. Prints one table.
+For the largest N it then runs bench/scheduled.py: the scheduled engine the dashboard and ``opsdash
+watch`` run (first picture, pace, false timeouts). It also times ``python -m opsdash check --tenant X``
+as a whole process (median of ``--check-runs``) on a one-tenant fleet straight on the server with
+unconfigured integrations, and calls the dashboard helpers' ``measure_refresh_block_ms`` and
+``measure_tui_rss_mb`` when they exist. Prints one table.
 
     python bench/sweep.py [--delay-ms 25] [--sizes 10,100,1000] [--repeat 3] [--naive-sample 100]
 """
@@ -229,6 +232,23 @@ def time_check_cli(server_url: str, workdir: Path, runs: int) -> list[float]:
     return times
 
 
+def scheduled_rows(fleet: Fleet) -> list[Row]:
+    """bench/scheduled.py on the largest fleet: the engine as the dashboard and ``opsdash watch`` run it."""
+    if str(BENCH_DIR) not in sys.path:
+        sys.path.insert(0, str(BENCH_DIR))
+    scheduled = importlib.import_module("scheduled")
+    figures = asyncio.run(scheduled.measure_scheduled(fleet))
+    print(scheduled.report(figures))
+    n = figures.tenants
+    return [
+        Row(f"N={n} scheduled engine (dashboard, watch): first picture", f"{figures.first_picture_s:.1f} s",
+            "-", None),
+        Row(f"N={n} scheduled engine: db results in one db_interval ({figures.db_interval_s:g} s)",
+            f"{figures.db_results_in_interval} of {n}", "-", None),
+        Row(f"N={n} scheduled engine: db/config timeouts (healthy fleet)", str(figures.timeouts), "-", None),
+    ]
+
+
 def tui_measure(module_file: str, function: str) -> Callable[[int], float] | None:
     path = BENCH_DIR / module_file
     if not path.is_file():
@@ -278,6 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--naive-sample", type=int, default=100, help="tenants (b) visits")
     parser.add_argument("--check-runs", type=int, default=5, help="runs of the opsdash check process")
     parser.add_argument("--skip-tui", action="store_true", help="do not run the dashboard measures")
+    parser.add_argument("--skip-scheduled", action="store_true", help="do not run bench/scheduled.py")
     parser.add_argument("--proxy-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.proxy_child:
@@ -332,6 +353,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                     "<= 1.5" if at_scale else "-",
                                     mine / floor <= TARGET_VS_FLOOR if at_scale else None))
                 rows.append(Row(f"N={n} (b) naive serial sweep", f"{naive:.2f} s{scaled}", "-", None))
+                if n == max(sizes) and not args.skip_scheduled:
+                    rows.extend(scheduled_rows(fleet))
         finally:
             proxy.stop()
         check_times = time_check_cli(server.url, base / "solo", args.check_runs)
