@@ -4,6 +4,8 @@
 - A tenant whose env and Company documents (raw BSON bytes) are exactly what they were keeps what was
   derived from them (resolution, secrets, config verdicts): those are pure functions of these inputs.
 - The fleet-wide isolation verdicts stand while every tenant's profile is what it was.
+- A read of an env source that is still running (a hung mount, a stalled API) is joined by the next run
+  rather than started again, so that each stuck source holds one thread, not one per run.
 - The scheduled isolation check compares each tenant as its own config run last read it (``loaded``), if
   that read is recent, instead of reading the whole fleet again within one deadline.
 - Slow-changing server facts, a database's ``dbStats`` (its data size) and a cluster's ``buildInfo`` (its
@@ -15,6 +17,7 @@ One ``Reuse`` belongs to one ``CheckContext``, so it lives as long as the engine
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import Hashable, Mapping
@@ -59,6 +62,8 @@ class Reuse:
     facts: dict[Hashable, tuple[float, dict[str, Any]]] = field(default_factory=dict)
     fleet_wide: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     """Fleet-wide results by check id, with the inputs they were computed from."""
+    env_reads: dict[str, asyncio.Future[EnvValues]] = field(default_factory=dict)
+    """The latest read of each env source, by label, while it may still be running."""
     loaded: dict[str, tuple[float, Any]] = field(default_factory=dict)
     """Each tenant's latest loaded state (env, Company read, resolution) and when it was loaded."""
     loaded_whole: dict[str, tuple[float, Any]] = field(default_factory=dict)
@@ -75,6 +80,21 @@ class Reuse:
         if seen is not None and seen[0] == stamp:
             return seen[1], stamp
         return None, stamp
+
+    def known_env(self, source: EnvSource) -> EnvValues | None:
+        """The env last read from ``source``, however old, without touching it; None if never read."""
+        seen = self.env_files.get(source.label)
+        return seen[1] if seen is not None else None
+
+    def env_read(self, source: EnvSource) -> asyncio.Future[EnvValues]:
+        """A thread reading ``source``: the one still running from an earlier run, else a new one. Await
+        it shielded: a caller that gives up leaves it to the next."""
+        running = self.env_reads.get(source.label)
+        if running is None or running.done():
+            running = asyncio.ensure_future(asyncio.to_thread(source.read))
+            running.add_done_callback(_retrieve)
+            self.env_reads[source.label] = running
+        return running
 
     def remember_env(self, source: EnvSource, stamp: FileStamp | None, values: EnvValues) -> None:
         """Keep ``values`` for the file as it was at ``stamp`` (taken before it was read)."""
@@ -126,3 +146,9 @@ class Reuse:
 
     def remember_fact(self, key: Hashable, reply: dict[str, Any], now: float | None = None) -> None:
         self.facts[key] = (time.monotonic() if now is None else now, reply)
+
+
+def _retrieve(read: asyncio.Future[Any]) -> None:
+    """Mark a read's failure as seen: every caller may have given up on it before it ended."""
+    if not read.cancelled():
+        read.exception()

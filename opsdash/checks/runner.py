@@ -90,10 +90,10 @@ def group_check_ids(fleet: Fleet, group: CheckGroup) -> tuple[str, ...]:
     return tuple(ids)
 
 
-def _flags_on(tenant: Tenant, fleet: Fleet) -> set[str] | None:
-    try:
-        env = tenant.env_source.read()
-    except Exception:
+def _flags_on(tenant: Tenant, fleet: Fleet, ctx: CheckContext | None) -> set[str] | None:
+    """The flags on in the tenant's env as last read, without reading it; None when it was never read."""
+    env = ctx.reuse.known_env(tenant.env_source) if ctx is not None else None
+    if env is None:
         return None
     return {
         name for name, spec in fleet.catalog.items() if _flagged(spec) and env.get(spec.flag or "") == "true"
@@ -101,12 +101,20 @@ def _flags_on(tenant: Tenant, fleet: Fleet) -> set[str] | None:
 
 
 def timeout_results(
-    tenant: Tenant, fleet: Fleet, group: CheckGroup, deadline_s: float, started: datetime
+    tenant: Tenant,
+    fleet: Fleet,
+    group: CheckGroup,
+    deadline_s: float,
+    started: datetime,
+    *,
+    ctx: CheckContext | None = None,
 ) -> list[CheckResult]:
-    """CRIT/timeout for every id of the group (a ``:fallback`` probe only when its flag is on)."""
+    """CRIT/timeout for every id of the group (a ``:fallback`` probe only when its flag is on in the env
+    ``ctx`` last read; every one when it never read it). Reads nothing: it runs on the event loop, and
+    the run it stands for may have timed out on that very read (a hung env file)."""
     ids = group_check_ids(fleet, group)
     if group == "integrations":
-        on = _flags_on(tenant, fleet)
+        on = _flags_on(tenant, fleet, ctx)
         if on is not None:
             wanted_fallbacks = {p.check + FALLBACK_SUFFIX for p in LIVE_PROBES if p.service in on}
             ids = tuple(i for i in ids if not i.endswith(FALLBACK_SUFFIX) or i in wanted_fallbacks)
@@ -140,7 +148,7 @@ async def _read_env_now(ctx: CheckContext, tenant: Tenant) -> tuple[dict[str, st
     source = tenant.env_source
     _, stamp = ctx.reuse.unchanged_env(source)
     try:
-        values = await asyncio.to_thread(source.read)
+        values = await asyncio.shield(ctx.reuse.env_read(source))
     except Exception as exc:
         return {}, short(str(exc) or type(exc).__name__)
     ctx.reuse.remember_env(source, stamp, values)

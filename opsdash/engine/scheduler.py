@@ -55,7 +55,14 @@ class Runner(Protocol):
     def group_check_ids(self, fleet: Fleet, group: CheckGroup) -> tuple[str, ...]: ...
 
     def timeout_results(
-        self, tenant: Tenant, fleet: Fleet, group: CheckGroup, deadline_s: float, started: datetime
+        self,
+        tenant: Tenant,
+        fleet: Fleet,
+        group: CheckGroup,
+        deadline_s: float,
+        started: datetime,
+        *,
+        ctx: CheckContext | None = None,
     ) -> list[CheckResult]: ...
 
 
@@ -444,7 +451,7 @@ class Engine:
             async with asyncio.timeout(deadline):
                 return await self.runner.run_group(self.ctx, tenant, group, deadline)
         except TimeoutError:
-            return self.runner.timeout_results(tenant, self.fleet, group, deadline, started)
+            return self.runner.timeout_results(tenant, self.fleet, group, deadline, started, ctx=self._ctx)
         except Exception as exc:
             logger.exception("check group %s of tenant %s crashed", group, tenant.name)
             return failed_run_results(

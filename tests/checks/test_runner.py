@@ -83,14 +83,21 @@ def test_group_check_ids(make_fleet: FleetFactory) -> None:
     assert group_check_ids(fleet, "integrations") == INTEGRATION_IDS
 
 
-def test_timeout_results_cover_the_group(make_fleet: FleetFactory, db_url: str) -> None:
+async def test_timeout_results_cover_the_group_with_the_flags_last_read(
+    make_fleet: FleetFactory, make_ctx: Callable[[Fleet], CheckContext], db_url: str
+) -> None:
     fleet = make_fleet([TenantFiles("acme", db_url, {"USE_DB_CLOUDINARY": "true"})])
+    tenant = fleet.tenants[0]
     started = datetime.now(UTC)
-    results = timeout_results(fleet.tenants[0], fleet, "integrations", 4.0, started)
+    never_read = timeout_results(tenant, fleet, "integrations", 4.0, started)
+    assert [r.check for r in never_read] == list(INTEGRATION_IDS)
+    ctx = make_ctx(fleet)
+    await run_group(ctx, tenant, "config", 4.0)
+    results = timeout_results(tenant, fleet, "integrations", 4.0, started, ctx=ctx)
     assert [r.check for r in results] == ["whatsapp", "cloudinary", "cloudinary:fallback", "smtp", "auth"]
     assert {(r.status, r.error_class, r.timestamp) for r in results} == {(Status.CRIT, "timeout", started)}
     assert results[0].summary == "timed out: no result within the 4 s deadline"
-    config = timeout_results(fleet.tenants[0], fleet, "config", 4.0, started)
+    config = timeout_results(tenant, fleet, "config", 4.0, started, ctx=ctx)
     assert tuple(r.check for r in config) == CONFIG_IDS
 
 

@@ -116,7 +116,8 @@ class FakeRunner:
         return CHECK_IDS[group]
 
     def timeout_results(
-        self, tenant: Tenant, fleet: Fleet, group: CheckGroup, deadline_s: float, started: datetime
+        self, tenant: Tenant, fleet: Fleet, group: CheckGroup, deadline_s: float, started: datetime,
+        *, ctx: CheckContext | None = None,
     ) -> list[CheckResult]:
         now = datetime.now(UTC)
         return [

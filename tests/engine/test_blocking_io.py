@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import threading
+import time
 from pathlib import Path
 
 from opsdash.checks.base import CheckResult, Status
+from opsdash.config import envsource
 from opsdash.engine.engine_thread import EngineThread
 from opsdash.engine.store import ResultStore, Transition
 from opsdash.testing.mongo_server import database_url
@@ -67,3 +70,69 @@ def test_tenants_whose_env_reads_hang_do_not_starve_the_others(tmp_path: Path, m
     assert {name: (r.status, r.error_class) for name, r in healthy_db.items()} == dict.fromkeys(
         HEALTHY, (Status.OK, None)
     ), {name: r.summary for name, r in healthy_db.items()}
+
+
+def threads_reading_env_files() -> int:
+    """Threads whose stack is inside an env file read right now."""
+    return sum(
+        1
+        for frame in sys._current_frames().values()
+        if any(f.f_code.co_filename == envsource.__file__ for f in _stack(frame))
+    )
+
+
+def _stack(frame: object) -> list[object]:
+    frames = []
+    while frame is not None:
+        frames.append(frame)
+        frame = frame.f_back  # type: ignore[attr-defined]
+    return frames
+
+
+def test_a_hung_env_file_holds_one_thread_however_often_its_checks_run(
+    tmp_path: Path, mongo_url: str
+) -> None:
+    prefix = tmp_path.name[-16:]
+    names = ["stuck0", "stuck1"]
+    urls = {}
+    for name in names:
+        seed_company(mongo_url, f"{prefix}_{name}", healthy_company())
+        urls[name] = database_url(mongo_url, f"{prefix}_{name}")
+    fleet = make_fleet(
+        tmp_path, names,
+        poll={"db_interval": 0.5, "db_timeout": 5, "config_interval": 0.5, "integration_interval": 0.5,
+              "integration_timeout": 5},
+        urls=urls,
+    )
+    fifos = []
+    for name in names:
+        env_file = tmp_path / "env" / f"{name}.env"
+        env_file.unlink()
+        os.mkfifo(env_file)
+        fifos.append(env_file)
+
+    runs: list[CheckResult] = []
+    seen = threading.Condition()
+
+    def on_results(results: list[CheckResult], transitions: list[Transition]) -> None:
+        with seen:
+            runs.extend(r for r in results if r.check == "db")
+            seen.notify_all()
+
+    with ResultStore(tmp_path / "state" / "opsdash.sqlite3") as store:
+        engine_thread = EngineThread(fleet, store, on_results, jitter=False)
+        engine_thread.start()
+        try:
+            with seen:
+                assert seen.wait_for(lambda: len(runs) >= 3 * len(names), timeout=30)
+            most = threads_reading_env_files()
+        finally:
+            release(fifos)
+            engine_thread.stop()
+        deadline = time.monotonic() + 10
+        while threads_reading_env_files() and time.monotonic() < deadline:
+            release(fifos)
+            time.sleep(0.05)
+
+    assert {(r.status, r.error_class) for r in runs} == {(Status.CRIT, "timeout")}
+    assert most == len(names)

@@ -48,8 +48,8 @@ class RecordingRunner:
     def group_check_ids(self, fleet: Fleet, group: CheckGroup) -> tuple[str, ...]:
         return real_runner.group_check_ids(fleet, group)
 
-    def timeout_results(self, *args: object) -> list[CheckResult]:
-        return real_runner.timeout_results(*args)  # type: ignore[arg-type]
+    def timeout_results(self, *args: object, **kwargs: object) -> list[CheckResult]:
+        return real_runner.timeout_results(*args, **kwargs)  # type: ignore[arg-type]
 
     def starts(self, tenant: str) -> list[float]:
         return [s for t, g, s, _ in self.runs if t == tenant and g == "db"]
