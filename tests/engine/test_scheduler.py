@@ -90,6 +90,32 @@ async def test_first_runs_are_staggered_across_a_short_start_window(
         await engine.stop()
 
 
+async def test_the_first_fleet_wide_run_starts_when_the_last_first_config_run_ends(
+    tmp_path: Path, store: ResultStore
+) -> None:
+    names = ["a", "b", "c"]
+    fleet = make_fleet(tmp_path, names, poll={**LONG, "db_timeout": 30})
+    release = asyncio.Event()
+
+    async def behaviour(tenant: Tenant, group: CheckGroup) -> Outcome:
+        if tenant.name == "c" and group == "config":
+            await release.wait()
+        return Status.OK, None
+
+    runner = FakeRunner(behaviour)
+    engine, _ = engine_for(fleet, store, runner)
+    await engine.start()
+    try:
+        await runner.wait_until(lambda: all(runner.finished(n, "config") for n in ("a", "b")))
+        await runner.wait_until(lambda: all(runner.finished(n, g) for n in ("a", "b") for g in CHECK_IDS))
+        assert runner.fleet_runs == 0
+        assert engine.job("a", "config").next_run is not None
+        release.set()
+        await runner.wait_until(lambda: runner.fleet_runs == 1)  # its latest start is 31 s away
+    finally:
+        await engine.stop()
+
+
 async def test_every_group_runs_and_each_batch_reaches_store_then_callback(
     tmp_path: Path, store: ResultStore
 ) -> None:
@@ -101,7 +127,7 @@ async def test_every_group_runs_and_each_batch_reaches_store_then_callback(
     engine, collector = engine_for(fleet, store, runner)
     seen_in_store_at_callback: list[bool] = []
     collector.hook = lambda results: seen_in_store_at_callback.append(
-        all(store.latest_one(r.tenant, r.check) == r for r in results)
+        all(store.latest_one(*key) == r for key, r in {r.key: r for r in results}.items())
     )
     await engine.start()
     try:
@@ -331,7 +357,7 @@ async def test_backoff_grows_caps_and_resets_when_the_target_answers(
         return (Status.OK, None) if answering else (Status.CRIT, "connect")
 
     runner = FakeRunner(behaviour)
-    engine, collector = engine_for(fleet, store, runner, jitter=False)
+    engine, collector = engine_for(fleet, store, runner, jitter=False, publish_every_s=0)
     paces: list[tuple[JobInfo, datetime]] = []
 
     def remember_pace(results: list[CheckResult]) -> None:
