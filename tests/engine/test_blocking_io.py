@@ -7,11 +7,12 @@ import contextlib
 import os
 import sys
 import threading
-import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from opsdash.checks.base import CheckResult, Status
 from opsdash.config import envsource
+from opsdash.config.fleet import Fleet
 from opsdash.engine.engine_thread import EngineThread
 from opsdash.engine.store import ResultStore, Transition
 from opsdash.testing.mongo_server import database_url
@@ -23,6 +24,59 @@ STUCK = [f"stuck{i}" for i in range(8)]
 HEALTHY = ["ok0", "ok1"]
 
 
+def seeded_urls(mongo_url: str, prefix: str, names: list[str]) -> dict[str, str]:
+    """A healthy Company in a database of its own for each tenant; their URLs."""
+    urls = {}
+    for name in names:
+        seed_company(mongo_url, f"{prefix}_{name}", healthy_company())
+        urls[name] = database_url(mongo_url, f"{prefix}_{name}")
+    return urls
+
+
+def hang_env_files(directory: Path, names: list[str]) -> list[Path]:
+    """Replace these tenants' env files (already loaded with the fleet) by FIFOs: a read blocks."""
+    fifos = []
+    for name in names:
+        env_file = directory / "env" / f"{name}.env"
+        env_file.unlink()
+        os.mkfifo(env_file)
+        fifos.append(env_file)
+    return fifos
+
+
+class DbResults:
+    """An on_results callback keeping every db result; the test thread waits on a condition."""
+
+    def __init__(self) -> None:
+        self.results: list[CheckResult] = []
+        self._changed = threading.Condition()
+
+    def __call__(self, results: list[CheckResult], transitions: list[Transition]) -> None:
+        with self._changed:
+            self.results.extend(r for r in results if r.check == "db")
+            self._changed.notify_all()
+
+    def wait_for(self, predicate: Callable[[list[CheckResult]], bool]) -> None:
+        with self._changed:
+            assert self._changed.wait_for(lambda: predicate(self.results), timeout=30)
+
+
+@contextlib.contextmanager
+def engine_running(fleet: Fleet, directory: Path, collector: DbResults, fifos: list[Path]) -> Iterator[None]:
+    """The engine in its thread, as the dashboard runs it; once it has stopped (no read can start any
+    more), every read still blocked on a FIFO is released."""
+    with ResultStore(directory / "state" / "opsdash.sqlite3") as store:
+        engine_thread = EngineThread(fleet, store, collector, jitter=False)
+        engine_thread.start()
+        try:
+            yield
+        finally:
+            try:
+                engine_thread.stop()
+            finally:
+                release(fifos)
+
+
 def release(fifos: list[Path]) -> None:
     """Let every read blocked on these FIFOs finish (end of file)."""
     for fifo in fifos:
@@ -31,42 +85,20 @@ def release(fifos: list[Path]) -> None:
 
 
 def test_tenants_whose_env_reads_hang_do_not_starve_the_others(tmp_path: Path, mongo_url: str) -> None:
-    prefix = tmp_path.name[-16:]
-    urls = {}
-    for name in [*STUCK, *HEALTHY]:
-        seed_company(mongo_url, f"{prefix}_{name}", healthy_company())
-        urls[name] = database_url(mongo_url, f"{prefix}_{name}")
+    urls = seeded_urls(mongo_url, tmp_path.name[-16:], [*STUCK, *HEALTHY])
     fleet = make_fleet(
         tmp_path, [*STUCK, *HEALTHY],
         poll={"db_interval": 5, "db_timeout": 3, "config_interval": 600, "integration_interval": 600},
         urls=urls,
         tenant_poll={name: {"db_interval": 600} for name in STUCK},
     )
-    fifos = []
-    for name in STUCK:
-        env_file = tmp_path / "env" / f"{name}.env"
-        env_file.unlink()
-        os.mkfifo(env_file)
-        fifos.append(env_file)
+    fifos = hang_env_files(tmp_path, STUCK)
 
-    healthy_db: dict[str, CheckResult] = {}
-    seen = threading.Condition()
+    collector = DbResults()
+    with engine_running(fleet, tmp_path, collector, fifos):
+        collector.wait_for(lambda results: {r.tenant for r in results} >= set(HEALTHY))
 
-    def on_results(results: list[CheckResult], transitions: list[Transition]) -> None:
-        with seen:
-            healthy_db.update((r.tenant, r) for r in results if r.check == "db" and r.tenant in HEALTHY)
-            seen.notify_all()
-
-    with ResultStore(tmp_path / "state" / "opsdash.sqlite3") as store:
-        engine_thread = EngineThread(fleet, store, on_results, jitter=False)
-        engine_thread.start()
-        try:
-            with seen:
-                assert seen.wait_for(lambda: set(healthy_db) == set(HEALTHY), timeout=30)
-        finally:
-            release(fifos)
-            engine_thread.stop()
-
+    healthy_db = {r.tenant: r for r in collector.results if r.tenant in HEALTHY}
     assert {name: (r.status, r.error_class) for name, r in healthy_db.items()} == dict.fromkeys(
         HEALTHY, (Status.OK, None)
     ), {name: r.summary for name, r in healthy_db.items()}
@@ -92,47 +124,20 @@ def _stack(frame: object) -> list[object]:
 def test_a_hung_env_file_holds_one_thread_however_often_its_checks_run(
     tmp_path: Path, mongo_url: str
 ) -> None:
-    prefix = tmp_path.name[-16:]
     names = ["stuck0", "stuck1"]
-    urls = {}
-    for name in names:
-        seed_company(mongo_url, f"{prefix}_{name}", healthy_company())
-        urls[name] = database_url(mongo_url, f"{prefix}_{name}")
     fleet = make_fleet(
         tmp_path, names,
         poll={"db_interval": 0.5, "db_timeout": 5, "config_interval": 0.5, "integration_interval": 0.5,
               "integration_timeout": 5},
-        urls=urls,
+        urls=seeded_urls(mongo_url, tmp_path.name[-16:], names),
     )
-    fifos = []
-    for name in names:
-        env_file = tmp_path / "env" / f"{name}.env"
-        env_file.unlink()
-        os.mkfifo(env_file)
-        fifos.append(env_file)
+    fifos = hang_env_files(tmp_path, names)
 
-    runs: list[CheckResult] = []
-    seen = threading.Condition()
+    collector = DbResults()
+    with engine_running(fleet, tmp_path, collector, fifos):
+        collector.wait_for(lambda results: len(results) >= 3 * len(names))
+        most = threads_reading_env_files()
 
-    def on_results(results: list[CheckResult], transitions: list[Transition]) -> None:
-        with seen:
-            runs.extend(r for r in results if r.check == "db")
-            seen.notify_all()
-
-    with ResultStore(tmp_path / "state" / "opsdash.sqlite3") as store:
-        engine_thread = EngineThread(fleet, store, on_results, jitter=False)
-        engine_thread.start()
-        try:
-            with seen:
-                assert seen.wait_for(lambda: len(runs) >= 3 * len(names), timeout=30)
-            most = threads_reading_env_files()
-        finally:
-            release(fifos)
-            engine_thread.stop()
-        deadline = time.monotonic() + 10
-        while threads_reading_env_files() and time.monotonic() < deadline:
-            release(fifos)
-            time.sleep(0.05)
-
+    runs = collector.results
     assert {(r.status, r.error_class) for r in runs} == {(Status.CRIT, "timeout")}
     assert most == len(names)
