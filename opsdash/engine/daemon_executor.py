@@ -32,14 +32,14 @@ class DaemonThreadExecutor(ThreadPoolExecutor):
         self._name = name
         self._work: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
-        self._threads = 0
+        self._started = 0
         self._idle = 0
         self._closed = False
 
     @property
     def threads(self) -> int:
         """Threads started so far."""
-        return self._threads
+        return self._started
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
         future: Future[T] = Future()
@@ -47,9 +47,9 @@ class DaemonThreadExecutor(ThreadPoolExecutor):
             if self._closed:
                 raise RuntimeError("cannot schedule new work after shutdown")
             self._work.put((future, fn, args, kwargs))
-            if self._idle == 0 and self._threads < self._max_threads:
-                self._threads += 1
-                name = f"{self._name}-{self._threads}"
+            if self._idle == 0 and self._started < self._max_threads:
+                self._started += 1
+                name = f"{self._name}-{self._started}"
                 threading.Thread(target=self._serve, name=name, daemon=True).start()
             else:
                 self._idle = max(0, self._idle - 1)
@@ -62,7 +62,7 @@ class DaemonThreadExecutor(ThreadPoolExecutor):
             if self._closed:
                 return
             self._closed = True
-            threads = self._threads
+            threads = self._started
         if cancel_futures:
             while True:
                 try:

@@ -5,8 +5,9 @@ without every tenant hitting its cluster in the same instant), then every interv
 concurrent runs: one for the runs that read tenant databases (db, config, the fleet-wide check), one for
 the integration probes, so that slow SaaS or SMTP endpoints never hold back the database checks. A hard
 deadline ends a hung run with ``timeout_results``; a run never overlaps its own
-previous run; a failing target backs off exponentially. Every batch goes to ``store.record()`` and then to
-``on_results(results, transitions)``.
+previous run; a failing target backs off exponentially. The results of the scheduled runs that end
+within ``PUBLISH_EVERY_S`` go together to ``store.record()`` and then to ``on_results(results,
+transitions)``; a ``run_once`` pass is one batch of its own.
 """
 
 from __future__ import annotations
