@@ -39,6 +39,11 @@ class PassCache:
             self._tasks[key] = task
         return task
 
+    def end(self) -> None:
+        """Forget the finished reads. Each task's context holds this pass, so a pass that kept them
+        would be a reference cycle of a few objects per read, left to the cycle collector."""
+        self._tasks = {key: task for key, task in self._tasks.items() if not task.done()}
+
     def unfinished(self) -> list[asyncio.Future[Any]]:
         """Shared reads still running (their callers gave up at a deadline)."""
         return [task for task in self._tasks.values() if not task.done()]
@@ -72,6 +77,7 @@ def sweep() -> Iterator[PassCache]:
         yield cache
     finally:
         _CURRENT.reset(token)
+        cache.end()
 
 
 def current() -> PassCache | None:

@@ -4,6 +4,8 @@ cluster is pinged and asked for buildInfo once, and the results are the same as 
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -86,6 +88,35 @@ async def test_a_caller_that_gives_up_leaves_the_shared_read_to_the_others() -> 
         gate.set()
         assert await patient == "documents"
     assert impatient.cancelled()
+
+
+async def test_a_finished_pass_is_freed_at_once_not_left_to_the_cycle_collector() -> None:
+    async def read() -> str:
+        return "documents"
+
+    gc.disable()
+    try:
+        with pass_cache.sweep() as cache:
+            assert await pass_cache.memo("k", read) == "documents"
+            gone = weakref.ref(cache)
+        del cache
+        assert gone() is None
+    finally:
+        gc.enable()
+
+
+async def test_a_read_still_running_when_its_pass_ends_is_kept_for_the_engine_to_wait_for() -> None:
+    gate = asyncio.Event()
+
+    async def read() -> str:
+        await gate.wait()
+        return "late"
+
+    with pass_cache.sweep() as cache:
+        started = pass_cache.shared("slow", read)
+    assert cache.unfinished() == [started]
+    gate.set()
+    assert await started == "late"
 
 
 def seeded_fleet(tmp_path: Path, base_url: str, companies: dict[str, int]) -> Any:
