@@ -43,6 +43,11 @@ def worst(statuses: Iterable[Status]) -> Status:
     return max(statuses, key=lambda s: s.rank, default=Status.OK)
 
 
+_new_result = object.__new__
+_set_attribute = object.__setattr__
+_TIMESTAMP = frozenset({"timestamp"})
+
+
 class CheckResult(BaseModel):
     """What one run of one check found about one tenant (or the fleet, for fleet-wide checks)."""
 
@@ -61,6 +66,22 @@ class CheckResult(BaseModel):
     @property
     def key(self) -> tuple[str, str]:
         return (self.tenant, self.check)
+
+    def restamped(self, timestamp: datetime) -> CheckResult:
+        """The same verdict at another time: ``model_copy(update={"timestamp": timestamp})``, sharing
+        every other field's objects (the results store knows such a copy's content without serialising
+        it), and built without ``model_copy``'s generic path, as a pass restamps thousands of them."""
+        copied = _new_result(type(self))
+        fields = self.__dict__.copy()
+        fields["timestamp"] = timestamp
+        _set_attribute(copied, "__dict__", fields)
+        fields_set = self.__pydantic_fields_set__
+        if "timestamp" not in fields_set:
+            fields_set = fields_set | _TIMESTAMP
+        _set_attribute(copied, "__pydantic_fields_set__", fields_set)
+        _set_attribute(copied, "__pydantic_extra__", None)
+        _set_attribute(copied, "__pydantic_private__", None)
+        return copied
 
     def scrubbed(self, secrets: Iterable[str]) -> CheckResult:
         """A copy with DSN passwords and the given secret values removed from every string."""

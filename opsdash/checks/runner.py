@@ -157,11 +157,19 @@ async def _read_env_now(ctx: CheckContext, tenant: Tenant) -> tuple[dict[str, st
 
 async def _read_env(ctx: CheckContext, tenant: Tenant) -> tuple[dict[str, str | None], str | None]:
     """The tenant's env (or why it is unreadable); read once per pass, and not again while its file is
-    unchanged on disk."""
+    unchanged on disk (looked at once per pass)."""
+    key = ("env", tenant.name)
+    cache = pass_cache.current()
+    if cache is not None:
+        known: tuple[dict[str, str | None], str | None] | None = cache.peek(key)
+        if known is not None:
+            return known
     unchanged, _ = ctx.reuse.unchanged_env(tenant.env_source)
     if unchanged is not None:
+        if cache is not None:
+            cache.put(key, (unchanged, None))
         return unchanged, None
-    return await memo(("env", tenant.name), lambda: _read_env_now(ctx, tenant))
+    return await memo(key, lambda: _read_env_now(ctx, tenant))
 
 
 async def load_tenant(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> TenantState:
@@ -411,7 +419,7 @@ def _config_verdicts(
         earlier = _cleaned(_config_results(ctx, tenant, state, started), state.secrets)
         kept.extra["config"] = earlier
         return earlier
-    return [result.model_copy(update={"timestamp": started}) for result in earlier]
+    return [result.restamped(started) for result in earlier]
 
 
 def _cleaned(results: list[CheckResult], secrets: Iterable[str]) -> list[CheckResult]:

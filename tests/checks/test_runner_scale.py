@@ -1,9 +1,10 @@
-"""The runner's fleet-scale shortcuts give exactly what the plain versions give: scrubbing and isolation."""
+"""The runner's fleet-scale shortcuts give exactly what the plain versions give: scrubbing, isolation and
+restamping a verdict that stands."""
 
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from opsdash.checks import isolation
 from opsdash.checks.base import CheckResult, Status
@@ -101,3 +102,18 @@ def test_a_dsn_password_is_removed_wherever_it_sits_in_the_details() -> None:
         cleaned = scrubber.result(placed)
         assert cleaned == placed.scrubbed([])
         assert "hunter22" not in cleaned.model_dump_json()
+
+
+def test_a_restamped_result_is_the_model_copy_with_the_new_time_sharing_the_rest() -> None:
+    earlier = result("WhatsApp: 2 fields missing", {"fields": {"token": "missing"}})
+    later = earlier.timestamp + timedelta(seconds=15)
+    restamped = earlier.restamped(later)
+    copied = earlier.model_copy(update={"timestamp": later})
+    assert restamped == copied
+    assert restamped.model_fields_set == copied.model_fields_set
+    assert restamped.model_dump_json() == copied.model_dump_json()
+    assert restamped.details is earlier.details
+    assert earlier.timestamp != later
+    twice = restamped.restamped(later + timedelta(seconds=15))
+    assert twice.timestamp == later + timedelta(seconds=15)
+    assert twice.model_fields_set == copied.model_fields_set
