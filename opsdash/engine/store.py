@@ -216,11 +216,33 @@ def trimmed(head: Head, rows: int, first: int | None, trim_at: int | None) -> He
     return (*head[:ROWS], rows, head[SEQ], first, trim_at)  # type: ignore[return-value]
 
 
+ContentSource = tuple[str, Any, str | None, str | None]
+"""The objects a result's content is made of (summary, details, error class, source). Results are frozen
+and never changed in place, so a result made of the very objects of its series' latest (a copy with a new
+timestamp, as a verdict that stands is) has that latest's content, and is not serialised again."""
+
+
+def content_source(result: CheckResult) -> ContentSource:
+    """The objects a result's content is made of."""
+    return (result.summary, result.details, result.error_class, result.source)
+
+
+def _same_content(result: CheckResult, known: ContentSource | None) -> bool:
+    return (
+        known is not None
+        and known[1] is result.details
+        and known[0] == result.summary
+        and known[2] == result.error_class
+        and known[3] == result.source
+    )
+
+
 @dataclass
 class BatchPlan:
     """Every row one ``record`` call adds, decided from the batch and the series' heads alone."""
 
     heads: dict[tuple[str, str], Head] = field(default_factory=dict)
+    sources: dict[tuple[str, str], ContentSource] = field(default_factory=dict)
     created: set[tuple[str, str]] = field(default_factory=set)
     bodies: list[tuple[int, float | None, bytes]] = field(default_factory=list)
     rows: list[tuple[int, int, float, int, str, float | None, int]] = field(default_factory=list)
@@ -234,14 +256,21 @@ def plan_batch(
     *,
     next_series_id: int,
     next_body_id: int,
+    sources: Mapping[tuple[str, str], ContentSource] | None = None,
 ) -> BatchPlan:
     """Pure: the rows, bodies and transitions a batch causes, and the series' heads after it.
 
     A result older than its series' latest goes to history only, with a body of its own. A result whose
-    content equals the latest's shares its body; a status change is a transition.
+    content equals the latest's shares its body; a status change is a transition. ``sources`` holds the
+    objects of each series' latest content (``content_source``): a result made of the same objects is
+    known to have the latest's content without serialising it; ``plan.sources`` has them after the batch.
     """
     plan = BatchPlan()
     planned, rows, bodies, finished = plan.heads, plan.rows, plan.bodies, plan.finished_bodies
+    planned_sources = plan.sources
+    known_sources = sources or {}
+    last_stamp: datetime | None = None
+    ts = 0.0
     for result in batch:
         key = (result.tenant, result.check)
         head = planned.get(key) or heads.get(key)
@@ -251,13 +280,18 @@ def plan_batch(
             plan.created.add(key)
         sid, old_status, old_ts, old_duration, old_body, old_content, count, seq, first, trim_at = head
         stamp, status = result.timestamp, _STATUS_TEXT[result.status]
-        ts = _epoch(stamp)
+        if stamp is not last_stamp:
+            last_stamp, ts = stamp, _epoch(stamp)
         bucket = int(ts // BUCKET_S)
         if row_fields_exact(result):
             duration: float | None = result.duration_s
-            content: bytes | None = content_json(result)
+            known = planned_sources.get(key) or known_sources.get(key)
+            if old_content is not None and _same_content(result, known):
+                content: bytes | None = old_content
+            else:
+                content, known = content_json(result), None
         else:
-            duration = content = None
+            duration = content = known = None
         late = old_ts is not None and ts < old_ts
         if content is not None and not late and content == old_content:
             body_id = old_body
@@ -282,6 +316,7 @@ def plan_batch(
                 Transition(result.tenant, result.check, old, result.status, stamp, result.summary)
             )
         planned[key] = (sid, status, ts, duration, body_id, content, count + 1, seq, first, trim_at)
+        planned_sources[key] = known or content_source(result)
     return plan
 
 
@@ -307,6 +342,7 @@ class ResultStore:
         self.max_history_per_check = max_history_per_check
         self._hard_slack = min(_TRIM_SLACK_MAX, max_history_per_check // 10)
         self._heads: dict[tuple[str, str], Head] = {}
+        self._sources: dict[tuple[str, str], ContentSource] = {}
         self._loaded_tenants: set[str] = set()
         self._data_version: int | None = None
         self._generation: int | None = None
@@ -376,6 +412,7 @@ class ResultStore:
 
     def _forget_heads(self) -> None:
         self._heads.clear()
+        self._sources.clear()
         self._loaded_tenants.clear()
         self._generation = None
 
@@ -395,7 +432,7 @@ class ResultStore:
                     heads = self._current_heads(conn, {r.tenant for r in batch})
                     plan = plan_batch(
                         batch, heads, next_series_id=_next_id(conn, "series"),
-                        next_body_id=_next_id(conn, "bodies"),
+                        next_body_id=_next_id(conn, "bodies"), sources=self._sources,
                     )
                     self._write_plan(conn, plan)
                     generation = conn.execute(
@@ -405,6 +442,7 @@ class ResultStore:
                 self._forget_heads()
                 raise
             heads.update(plan.heads)
+            self._sources.update(plan.sources)
             self._generation = generation
         return plan.transitions
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from opsdash.checks.base import CheckResult, Status
+from opsdash.engine import store as store_module
 from opsdash.engine.store import (
     _SCHEMA_VERSION,
     TS,
@@ -18,6 +19,7 @@ from opsdash.engine.store import (
     Transition,
     _epoch,
     _moment,
+    content_source,
     plan_batch,
     row_fields_exact,
     uptime_share,
@@ -420,6 +422,48 @@ def test_plan_batch_shares_bodies_and_finds_transitions_without_io() -> None:
     assert [(t.old, t.new) for t in second.transitions] == [(Status.OK, Status.CRIT)]
     assert second.heads[("acme", "config:whatsapp")][TS] == _epoch(T0 + timedelta(seconds=60))
     assert second.created == set()
+
+
+def test_a_restamped_verdict_shares_its_body_without_being_serialised_again(
+    store: ResultStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = config_result(T0)
+    store.record([first])
+    serialised: list[str] = []
+    real = store_module.content_json
+
+    def counting(result: CheckResult) -> bytes:
+        serialised.append(result.check)
+        return real(result)
+
+    monkeypatch.setattr(store_module, "content_json", counting)
+    again = first.restamped(T0 + timedelta(seconds=15))
+    store.record([again])
+    assert serialised == []
+    equal_not_same = config_result(T0 + timedelta(seconds=30))
+    changed = config_result(T0 + timedelta(seconds=45), completeness=0.5)
+    store.record([equal_not_same])
+    store.record([changed])
+    assert serialised == ["config:whatsapp", "config:whatsapp"]
+    assert store.history("acme", "config:whatsapp") == [first, again, equal_not_same, changed]
+    bodies = store._connection().execute("SELECT count(*) FROM bodies").fetchone()[0]
+    assert bodies == 2
+
+
+def test_plan_batch_trusts_only_the_very_objects_of_the_latest_content() -> None:
+    first = plan_batch([config_result(T0)], {}, next_series_id=1, next_body_id=1)
+    kept = config_result(T0)
+    unknown_objects = plan_batch(
+        [config_result(T0 + timedelta(seconds=15), completeness=0.5)], first.heads,
+        next_series_id=2, next_body_id=2, sources={("acme", "config:whatsapp"): content_source(kept)},
+    )
+    assert [row[-1] for row in unknown_objects.rows] == [2]
+    same_objects = plan_batch(
+        [kept.restamped(T0 + timedelta(seconds=15))], first.heads,
+        next_series_id=2, next_body_id=2, sources=first.sources,
+    )
+    assert [row[-1] for row in same_objects.rows] == [1]
+    assert same_objects.bodies == []
 
 
 # --- several writers on one file ------------------------------------------------------------------------
