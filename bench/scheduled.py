@@ -28,7 +28,7 @@ from pathlib import Path
 
 from opsdash.checks.base import CheckResult
 from opsdash.config.fleet import Fleet, load_fleet
-from opsdash.engine.loop import new_event_loop, widen_default_executor
+from opsdash.engine.loop import widen_default_executor
 from opsdash.engine.scheduler import Engine, io_threads
 from opsdash.engine.store import ResultStore, Transition
 
@@ -103,8 +103,7 @@ def main() -> int:
     if len(sys.argv) != 2:
         print(__doc__.strip().splitlines()[-1].strip(), file=sys.stderr)
         return 2
-    with asyncio.Runner(loop_factory=new_event_loop) as runner:
-        figures = runner.run(measure_scheduled(load_fleet(Path(sys.argv[1]))))
+    figures = asyncio.run(measure_scheduled(load_fleet(Path(sys.argv[1]))))
     print(report(figures))
     return 0
 

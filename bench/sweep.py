@@ -41,7 +41,6 @@ from bson import ObjectId
 from pymongo import AsyncMongoClient, MongoClient
 
 from opsdash.config.fleet import Fleet, load_fleet
-from opsdash.engine.loop import event_loop_name, new_event_loop
 from opsdash.engine.mongo import MAX_CONNECTING, MAX_POOL_SIZE
 from opsdash.engine.scheduler import Engine
 from opsdash.engine.store import ResultStore
@@ -129,14 +128,6 @@ def measure_find_ms(url: str, database: str) -> float:
         sent = time.perf_counter()
         client[database]["Company"].find_one({})
         return (time.perf_counter() - sent) * 1000
-
-
-def on_engine_loop(main: Any) -> Any:
-    """Run ``main`` on the kind of event loop opsdash's engine runs on (uvloop unless
-    ``OPSDASH_EVENT_LOOP=asyncio``): opsdash's sweep and the floor alike, so that the ratio compares
-    opsdash's logic, not two loops."""
-    with asyncio.Runner(loop_factory=new_event_loop) as runner:
-        return runner.run(main)
 
 
 async def sweep_opsdash(engine: Engine) -> tuple[float, int]:
@@ -246,7 +237,7 @@ def scheduled_rows(fleet: Fleet) -> list[Row]:
     if str(BENCH_DIR) not in sys.path:
         sys.path.insert(0, str(BENCH_DIR))
     scheduled = importlib.import_module("scheduled")
-    figures = on_engine_loop(scheduled.measure_scheduled(fleet))
+    figures = asyncio.run(scheduled.measure_scheduled(fleet))
     print(scheduled.report(figures))
     n = figures.tenants
     return [
@@ -316,7 +307,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = sorted(int(s) for s in args.sizes.split(","))
     delay_s = args.delay_ms / 1000
     print(f"load average before: {load_average()} (nproc {os.cpu_count()})")
-    print(f"event loop of (a), (c) and the scheduled engine: {event_loop_name()} (opsdash's engine loop)")
 
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="opsdash-bench-") as tmp, SecantusServer() as server:
@@ -336,8 +326,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 fleet = load_fleet(write_bench_fleet(directory, proxy_url, n))
                 concurrency = fleet.poll.max_concurrency
                 databases = [t.mongo.database for t in fleet.tenants]
-                cold, warm = on_engine_loop(opsdash_sweeps(fleet, args.repeat))
-                floor_cold, floor_warm = on_engine_loop(
+                cold, warm = asyncio.run(opsdash_sweeps(fleet, args.repeat))
+                floor_cold, floor_warm = asyncio.run(
                     floor_sweeps(proxy_url, databases, concurrency, MAX_POOL_SIZE, args.repeat)
                 )
                 sample = min(n, args.naive_sample)
