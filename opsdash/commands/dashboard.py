@@ -25,10 +25,7 @@ def run(args: argparse.Namespace) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise ConfigError("the dashboard needs a terminal; use 'opsdash check' or 'opsdash watch' instead")
     from opsdash.engine.engine_thread import EngineThread
-    from opsdash.engine.loop import event_loop_name
     from opsdash.engine.store import ResultStore
-
-    event_loop_name()
     from opsdash.screens.app import OpsdashApp
     from opsdash.screens.backend import FleetBackend
 

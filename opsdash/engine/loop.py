@@ -1,8 +1,4 @@
-"""``asyncio.run`` with a bounded way out, on uvloop.
-
-The engine's loop is uvloop's where it is installed: a pass over a 1,000-tenant fleet is CPU-bound in
-the client (the driver's tasks, futures and timers, thousands per pass), and uvloop runs it with a
-fifth less CPU than asyncio's own loop. ``OPSDASH_EVENT_LOOP=asyncio`` picks asyncio's loop instead.
+"""``asyncio.run`` with a bounded way out.
 
 At the end of ``asyncio.run`` every task still pending is cancelled and awaited without a limit. The
 async MongoDB driver can leave a task that never finishes once one of its operations was cancelled at a
@@ -20,50 +16,16 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from opsdash.engine.daemon_executor import DaemonThreadExecutor
-from opsdash.errors import ConfigError
 
 T = TypeVar("T")
 TEARDOWN_S = 2.0
-EVENT_LOOP_VAR = "OPSDASH_EVENT_LOOP"
-EVENT_LOOPS = ("uvloop", "asyncio")
 _ABANDONED: list[asyncio.Task[Any]] = []
 """Tasks left pending at the end of a run; kept so that they are not reported as destroyed."""
 
 
-def event_loop_name() -> str:
-    """The loop ``new_event_loop`` makes: ``$OPSDASH_EVENT_LOOP`` (uvloop or asyncio), else uvloop
-    where it is installed, else asyncio."""
-    chosen = os.environ.get(EVENT_LOOP_VAR, "").strip().lower()
-    if chosen and chosen not in EVENT_LOOPS:
-        raise ConfigError(f"{EVENT_LOOP_VAR}: must be uvloop or asyncio, not {chosen!r}")
-    if chosen == "asyncio":
-        return "asyncio"
-    try:
-        import uvloop  # noqa: F401
-    except ImportError:
-        if chosen == "uvloop":
-            raise ConfigError(f"{EVENT_LOOP_VAR}=uvloop, but uvloop is not installed") from None
-        return "asyncio"
-    return "uvloop"
-
-
-def new_event_loop() -> asyncio.AbstractEventLoop:
-    """A new event loop of the kind ``event_loop_name`` names."""
-    if event_loop_name() == "uvloop":
-        import uvloop
-
-        return uvloop.new_event_loop()
-    return asyncio.new_event_loop()
-
-
 def run_bounded(main: Coroutine[Any, Any, T], *, teardown_s: float = TEARDOWN_S) -> T:
-    """Run ``main`` on a new event loop (``new_event_loop``) and close it; leftover tasks get
-    ``teardown_s`` to end."""
-    try:
-        loop = new_event_loop()
-    except BaseException:
-        main.close()
-        raise
+    """Run ``main`` on a new event loop and close it; leftover tasks get ``teardown_s`` to end."""
+    loop = asyncio.new_event_loop()
     loop.set_default_executor(DaemonThreadExecutor(min(32, (os.cpu_count() or 1) + 4)))
     asyncio.set_event_loop(loop)
     try:

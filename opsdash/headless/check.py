@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 from opsdash.checks.base import CheckResult, Status
 from opsdash.checks.context import CHECK_GROUPS, CheckGroup
 from opsdash.config.fleet import Fleet, find_config, load_fleet
-from opsdash.engine.loop import event_loop_name, run_bounded
+from opsdash.engine.loop import run_bounded
 from opsdash.errors import ConfigError, OpsdashError
 from opsdash.headless import selection
 from opsdash.headless.formats import FORMATS, renderer
@@ -82,7 +82,6 @@ def run(args: argparse.Namespace) -> int:
         tenants = [t.name for t in fleet.select(args.tenant)]
         table = check_ids_by_group(fleet)
         groups = selection.groups_for(args.check, table)
-        event_loop_name()
     except ConfigError as exc:
         raise ConfigError(str(exc), exit_code=EXIT_UNKNOWN) from None
     results = run_bounded(one_pass(fleet, tenants, groups))

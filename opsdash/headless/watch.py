@@ -89,9 +89,7 @@ def run(args: argparse.Namespace) -> int:
     validate_url("--webhook", args.webhook)
     validate_url("--heartbeat-url", args.heartbeat_url)
     ndjson = args.ndjson or not (args.alertmanager or args.webhook)
-    from opsdash.engine.loop import run_bounded
-
-    return run_bounded(
+    return asyncio.run(
         watch(fleet, policy, ndjson=ndjson, alertmanager=args.alertmanager, webhook=args.webhook,
               heartbeat_url=args.heartbeat_url)
     )

@@ -1,46 +1,10 @@
-"""``run_bounded``: a process that is done never waits forever for a task that ignores cancellation, on
-either event loop."""
+"""``run_bounded``: a process that is done never waits forever for a task that ignores cancellation."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
-import pytest
-import uvloop
-
-from opsdash.engine.loop import EVENT_LOOP_VAR, event_loop_name, run_bounded
-from opsdash.errors import ConfigError
-
-
-@pytest.fixture(params=["uvloop", "asyncio"], autouse=True)
-def event_loop_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv(EVENT_LOOP_VAR, request.param)
-    yield request.param
-
-
-def test_the_engine_loop_is_uvloop_unless_asyncio_is_asked_for(
-    event_loop_kind: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    async def kind() -> bool:
-        return isinstance(asyncio.get_running_loop(), uvloop.Loop)
-
-    assert run_bounded(kind()) is (event_loop_kind == "uvloop")
-    monkeypatch.delenv(EVENT_LOOP_VAR)
-    assert event_loop_name() == "uvloop"
-    assert run_bounded(kind()) is True
-
-
-def test_an_unknown_event_loop_is_refused_before_anything_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    ran: list[str] = []
-
-    async def main() -> None:
-        ran.append("main")
-
-    monkeypatch.setenv(EVENT_LOOP_VAR, "trio")
-    with pytest.raises(ConfigError, match="OPSDASH_EVENT_LOOP: must be uvloop or asyncio, not 'trio'"):
-        run_bounded(main())
-    assert ran == []
+from opsdash.engine.loop import run_bounded
 
 
 def test_a_task_that_refuses_to_end_is_abandoned_and_the_result_comes_back() -> None:

@@ -151,25 +151,6 @@ def test_usage_errors_exit_unknown_with_one_line(cli, healthy: Path, args: list[
     assert "Traceback" not in result.stderr
 
 
-def test_an_unknown_event_loop_is_one_line_naming_the_variable(cli, healthy: Path) -> None:
-    result = cli(["--config", str(healthy), "check"], env={"OPSDASH_EVENT_LOOP": "libuv"})
-    assert result.returncode == 3
-    assert result.stdout == ""
-    assert "OPSDASH_EVENT_LOOP: must be uvloop or asyncio, not 'libuv'" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
-
-
-@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
-def test_either_event_loop_gives_the_same_report(cli, healthy: Path, loop: str) -> None:
-    args = ["--config", str(healthy), "check", "--check", "db", "--check", "config", "--format", "json"]
-    result = cli(args, env={"OPSDASH_EVENT_LOOP": loop})
-    assert result.returncode == 0, result.stdout + result.stderr
-    doc = json.loads(result.stdout)
-    assert doc["status"] == "OK"
-    assert [t["name"] for t in doc["tenants"]] == ["acme", "beta"]
-    assert {c["check"] for c in doc["tenants"][0]["checks"]} >= {"db", "config:whatsapp", "isolation"}
-
-
 def test_unwritable_output_is_one_line(cli, healthy: Path, tmp_path: Path) -> None:
     result = check(cli, healthy, "--check", "db", "--output", str(tmp_path / "missing" / "x.prom"))
     assert result.returncode == 3
