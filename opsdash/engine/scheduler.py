@@ -193,7 +193,7 @@ class Engine:
         self._pending: list[CheckResult] = []
         self._flush_handle: asyncio.TimerHandle | None = None
         self._stopping = False
-        pace_for_sweeps()
+        pace_for_sweeps(len(fleet.tenants))
 
     @property
     def ctx(self) -> CheckContext:
