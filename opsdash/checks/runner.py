@@ -21,6 +21,7 @@ from pydantic_core import PydanticSerializationError, to_json
 from opsdash.checks import auth, cloudinary, config, db, fallback, isolation, smtp, whatsapp
 from opsdash.checks.base import CheckResult, Status
 from opsdash.checks.context import CheckContext, CheckGroup, group_interval
+from opsdash.checks.reuse import FileStamp
 from opsdash.checks.verdict import FALLBACK_SUFFIX, Deadline, as_fallback, short
 from opsdash.config.catalog import ResolutionMode, ServiceSpec
 from opsdash.config.fleet import Fleet, Tenant
@@ -144,9 +145,11 @@ class TenantState:
     env_error: str | None = None
 
 
-async def _read_env_now(ctx: CheckContext, tenant: Tenant) -> tuple[dict[str, str | None], str | None]:
+async def _read_env_now(
+    ctx: CheckContext, tenant: Tenant, stamp: FileStamp | None
+) -> tuple[dict[str, str | None], str | None]:
+    """Read the env source; its values are kept for the file as it was at ``stamp``, taken before."""
     source = tenant.env_source
-    _, stamp = ctx.reuse.unchanged_env(source)
     try:
         values = await asyncio.shield(ctx.reuse.env_read(source))
     except Exception as exc:
@@ -164,12 +167,12 @@ async def _read_env(ctx: CheckContext, tenant: Tenant) -> tuple[dict[str, str | 
         known: tuple[dict[str, str | None], str | None] | None = cache.peek(key)
         if known is not None:
             return known
-    unchanged, _ = ctx.reuse.unchanged_env(tenant.env_source)
+    unchanged, stamp = ctx.reuse.unchanged_env(tenant.env_source)
     if unchanged is not None:
         if cache is not None:
             cache.put(key, (unchanged, None))
         return unchanged, None
-    return await memo(key, lambda: _read_env_now(ctx, tenant))
+    return await memo(key, lambda: _read_env_now(ctx, tenant, stamp))
 
 
 async def load_tenant(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> TenantState:

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from pymongo import monitoring
 
-from opsdash.checks import runner
-from opsdash.checks.base import Status
+from opsdash.checks import reuse, runner
+from opsdash.checks.base import CheckResult, Status
 from opsdash.checks.context import CheckContext
 from opsdash.engine import pass_cache
 from opsdash.engine.mongo import COMPANY_READ_LIMIT, MongoClients
@@ -156,6 +156,38 @@ async def test_a_db_and_config_pass_reads_each_company_once_and_asks_the_cluster
     assert counter.sent["ping"] == 1
     assert counter.sent["buildInfo"] == 1
     assert counter.sent["aggregate"] == counter.sent["count"] == 0
+
+
+async def test_a_pass_looks_at_each_env_file_once_and_a_changed_file_is_read_again(
+    tmp_path: Path, store: ResultStore, mongo_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fleet = seeded_fleet(tmp_path, mongo_url, {"a": 1, "b": 1})
+    looked_at: Counter[str] = Counter()
+    real_stamp = reuse.file_stamp
+
+    def counting(path: Any) -> Any:
+        looked_at[Path(path).name] += 1
+        return real_stamp(path)
+
+    monkeypatch.setattr(reuse, "file_stamp", counting)
+    engine = Engine(fleet, store=store, jitter=False)
+    def cloudinary_source(results: list[CheckResult]) -> str | None:
+        return next(r.source for r in results if r.tenant == "a" and r.check == "config:cloudinary")
+
+    try:
+        before = cloudinary_source(await engine.run_once(groups=["db", "config"]))
+        first = dict(looked_at)
+        env_a = fleet.tenant("a").env_file
+        assert env_a is not None
+        flipped = "false" if before == "db" else "true"
+        env_a.write_text(env_a.read_text() + f"USE_DB_CLOUDINARY={flipped}\n")
+        looked_at.clear()
+        after = cloudinary_source(await engine.run_once(groups=["db", "config"]))
+    finally:
+        await engine.stop()
+    assert first == {"a.env": 1, "b.env": 1}
+    assert dict(looked_at) == {"a.env": 1, "b.env": 1}
+    assert {before, after} == {"db", "env"}
 
 
 async def test_more_company_documents_than_one_read_holds_are_counted_exactly(
