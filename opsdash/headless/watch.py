@@ -89,7 +89,9 @@ def run(args: argparse.Namespace) -> int:
     validate_url("--webhook", args.webhook)
     validate_url("--heartbeat-url", args.heartbeat_url)
     ndjson = args.ndjson or not (args.alertmanager or args.webhook)
-    return asyncio.run(
+    from opsdash.engine.loop import run_bounded
+
+    return run_bounded(
         watch(fleet, policy, ndjson=ndjson, alertmanager=args.alertmanager, webhook=args.webhook,
               heartbeat_url=args.heartbeat_url)
     )
