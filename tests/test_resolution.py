@@ -11,6 +11,7 @@ import pytest
 
 from opsdash.config.catalog import DEFAULT_CATALOG
 from opsdash.config.fleet import load_fleet
+from opsdash.config.report import service_to_dict
 from opsdash.config.resolve import CompanyRead, TenantResolution, resolve_service, resolve_tenant
 from opsdash.engine.mongo import MongoClients
 from opsdash.engine.resolution import resolve_one
@@ -184,3 +185,13 @@ def test_resolution_is_pure_and_repeatable() -> None:
     read = CompanyRead(documents=(healthy_company(),))
     env = {"USE_DB_WHATSAPP": "true"}
     assert resolve_tenant("a", DEFAULT_CATALOG, env, read) == resolve_tenant("a", DEFAULT_CATALOG, env, read)
+
+
+def test_a_report_of_a_resolution_does_not_share_its_problems() -> None:
+    env = {"CLOUDINARY_CLOUD_NAME": "env-cloud"}
+    res = resolve_service(DEFAULT_CATALOG["cloudinary"], env, CompanyRead())
+    shown = service_to_dict(res)
+    shown["problems"].clear()
+    assert res.problems == {"cloudinaryApiKey": "CLOUDINARY_API_KEY unset",
+                            "cloudinaryApiSecret": "CLOUDINARY_API_SECRET unset"}
+    assert res.completeness == pytest.approx(1 / 3)

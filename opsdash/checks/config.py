@@ -25,18 +25,13 @@ def decide(res: ServiceResolution, findings: Iterable[Finding]) -> Verdict:
     mine = [f for f in findings if f.service == res.service]
     details: dict[str, Any] = {**service_to_dict(res), "findings": [finding_to_dict(f) for f in mine]}
     reasons: list[tuple[Status, str]] = []
-    required_bad = [n for n in res.problems if n in res.required]
+    required_bad: list[str] = []
+    optional_bad: list[str] = []
+    if res.problems:
+        for name, text in zip(res.problems, problem_texts(res), strict=True):
+            (required_bad if name in res.required else optional_bad).append(text)
     if required_bad:
-        reasons.append(
-            (
-                Status.CRIT,
-                "incomplete: "
-                + ", ".join(
-                    t for n, t in zip(res.problems, problem_texts(res), strict=True) if n in required_bad
-                ),
-            )
-        )
-    optional_bad = [t for n, t in zip(res.problems, problem_texts(res), strict=True) if n not in res.required]
+        reasons.append((Status.CRIT, "incomplete: " + ", ".join(required_bad)))
     if optional_bad:
         reasons.append((Status.WARN, "invalid: " + ", ".join(optional_bad)))
     reasons.extend((_FINDING_STATUS[f.severity], f.message) for f in mine if f.severity != "info")

@@ -30,12 +30,25 @@ class ServiceSpec:
     flag: str | None
     fields: tuple[str, ...]
     env_names: Mapping[str, str] = field(default_factory=dict)
+    _specs: tuple[FieldSpec, ...] = field(init=False, repr=False, compare=False)
+    _required: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    _env_pairs: tuple[tuple[FieldSpec, str | None], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        specs = tuple(FIELDS_BY_NAME[name] for name in self.fields)
+        object.__setattr__(self, "_specs", specs)
+        object.__setattr__(self, "_required", tuple(s.name for s in specs if s.required))
+        object.__setattr__(self, "_env_pairs", tuple((s, self.env_names.get(s.name)) for s in specs))
 
     def field_specs(self) -> tuple[FieldSpec, ...]:
-        return tuple(FIELDS_BY_NAME[name] for name in self.fields)
+        return self._specs
 
     def required_fields(self) -> tuple[str, ...]:
-        return tuple(name for name in self.fields if FIELDS_BY_NAME[name].required)
+        return self._required
+
+    def fields_with_env_names(self) -> tuple[tuple[FieldSpec, str | None], ...]:
+        """Each field's spec with the env var that backs it (None for DB-only fields)."""
+        return self._env_pairs
 
     def env_name(self, field_name: str) -> str | None:
         return self.env_names.get(field_name)

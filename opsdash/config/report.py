@@ -58,7 +58,7 @@ def service_to_dict(res: ServiceResolution) -> dict[str, Any]:
         ),
         "source": res.source,
         "completeness": round(res.completeness, 4),
-        "problems": res.problems,
+        "problems": dict(res.problems),
         "fields": {
             name: {
                 "source": fres.source,

@@ -10,6 +10,7 @@ The app's pattern (multi-tenant-architecture.md, "Feature Flag System")::
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -89,9 +90,10 @@ class ServiceResolution:
     fields: Mapping[str, FieldResolution]
     required: tuple[str, ...]
 
-    @property
+    @functools.cached_property
     def problems(self) -> dict[str, str]:
-        """Required fields that are missing or invalid, and invalid optional ones, with reasons."""
+        """Required fields that are missing or invalid, and invalid optional ones, with reasons (worked
+        out once: a resolution never changes; do not modify the mapping)."""
         found: dict[str, str] = {}
         for name, res in self.fields.items():
             if res.error:
@@ -101,7 +103,7 @@ class ServiceResolution:
                 found[name] = where
         return found
 
-    @property
+    @functools.cached_property
     def completeness(self) -> float:
         """Share of required fields that resolve and validate (1.0 when nothing is required)."""
         if not self.required:
@@ -180,18 +182,19 @@ def resolve_service(
         wants_db = True
     reads_db = wants_db and read.ok
     env_fallback = spec.mode != ResolutionMode.DB_ONLY
+    from_db = reads_db or spec.mode == ResolutionMode.DB_ONLY
     fields: dict[str, FieldResolution] = {}
-    for fspec in spec.field_specs():
-        env_var = spec.env_name(fspec.name)
-        if reads_db or spec.mode == ResolutionMode.DB_ONLY:
-            company = read.company if read.ok else None
+    if from_db:
+        company = read.company if read.ok else None
+        for fspec, env_var in spec.fields_with_env_names():
             fields[fspec.name] = _from_db(fspec, env_var, env, company, env_fallback)
-        else:
+    else:
+        for fspec, env_var in spec.fields_with_env_names():
             fields[fspec.name] = _from_env(fspec, env_var, env)
     return ServiceResolution(
         service=spec.name,
         flag=flag,
-        source="db" if reads_db or spec.mode == ResolutionMode.DB_ONLY else "env",
+        source="db" if from_db else "env",
         fields=fields,
         required=spec.required_fields(),
     )
