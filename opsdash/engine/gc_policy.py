@@ -27,7 +27,7 @@ def sweep_threshold(tenants: int) -> int:
     return max(SWEEP_GEN0_THRESHOLD, TRACKED_PER_TENANT * tenants)
 
 
-def pace_for_sweeps(tenants: int = 0) -> None:
+def pace_for_sweeps(tenants: int) -> None:
     """Raise the first-generation threshold to ``sweep_threshold(tenants)`` unless it is already higher
     (or the collector's automatic runs are off: a threshold of 0)."""
     first, second, third = gc.get_threshold()
