@@ -7,8 +7,7 @@ the integration probes, so that slow SaaS or SMTP endpoints never hold back the 
 deadline ends a hung run with ``timeout_results``; a run never overlaps its own
 previous run; a failing target backs off exponentially. The results of the scheduled runs that end
 within ``PUBLISH_EVERY_S`` go together to ``store.record()`` and then to ``on_results(results,
-transitions)``; a ``run_once`` pass records its results as its tenants finish, ``RECORD_EVERY_RESULTS``
-at a time.
+transitions)``; a ``run_once`` pass is one batch of its own.
 """
 
 from __future__ import annotations
@@ -45,9 +44,6 @@ PUBLISH_EVERY_S = 0.2
 """Scheduled runs' results are recorded and handed on together at most this often: one store transaction
 and one callback for all the runs that ended in the window, rather than one per run (1,000 tenants start
 3,000 runs within seconds)."""
-RECORD_EVERY_RESULTS = 2000
-"""``run_once`` records its results as tenants finish, a store transaction per this many: a pass cut short
-keeps what it found, and a large pass does not end with all of its recording still to do."""
 ResultsCallback = Callable[[list[CheckResult], list[Transition]], None]
 JobGroup = CheckGroup | Literal["fleet"]
 
@@ -173,7 +169,6 @@ class Engine:
         clock: Callable[[], datetime] = utc_now,
         jitter: bool = True,
         publish_every_s: float = PUBLISH_EVERY_S,
-        record_every_results: int = RECORD_EVERY_RESULTS,
     ) -> None:
         self.fleet = fleet
         self.store = store
@@ -192,7 +187,6 @@ class Engine:
         self._delays: dict[tuple[str, CheckGroup], float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._publish_every_s = publish_every_s
-        self._record_every_results = record_every_results
         self._first_configs_due: set[str] = set()
         """Tenants whose first config run has not ended yet; the first fleet-wide run starts when the
         last one ends, or at ``_first_fleet_delay`` at the latest."""
@@ -308,11 +302,8 @@ class Engine:
     async def run_once(
         self, tenants: Sequence[str] | None = None, groups: Sequence[CheckGroup] | None = None
     ) -> list[CheckResult]:
-        """One pass over the chosen tenants and groups, concurrently under the cap; recorded and returned.
-
-        Results are recorded as tenants finish, a transaction (and an ``on_results`` call) per
-        ``record_every_results`` of them, the rest when the pass ends. A batch the store refuses stays
-        pending: the final recording tries it again, and raises as a failed recording always has.
+        """One pass over the chosen tenants and groups, concurrently under the cap; recorded (one batch,
+        one transaction) and returned.
 
         Within the pass each tenant's env and Company documents are read once (``pass_cache``) and a
         tenant's groups share one concurrency slot: db then config (which only reads what db read), with
@@ -324,31 +315,14 @@ class Engine:
         """
         selected = self.fleet.select(tenants)
         chosen = tuple(groups) if groups else CHECK_GROUPS
-        unrecorded: list[CheckResult] = []
-        refused: list[Exception] = []
-
-        async def tenant_pass(tenant: Tenant) -> list[CheckResult]:
-            batch = await self._run_tenant(tenant, chosen)
-            unrecorded.extend(batch)
-            if len(unrecorded) >= self._record_every_results and not refused:
-                ready = unrecorded[:]
-                try:
-                    self._publish(ready)
-                except Exception as exc:
-                    refused.append(exc)
-                else:
-                    del unrecorded[: len(ready)]
-            return batch
-
         with pass_cache.sweep() as cache:
-            batches = await asyncio.gather(*(tenant_pass(tenant) for tenant in selected))
+            batches = await asyncio.gather(*(self._run_tenant(tenant, chosen) for tenant in selected))
             if "config" in chosen:
-                fleet_wide = await self._run_fleet(frozenset(t.name for t in selected), publish=False)
-                batches.append(fleet_wide)
-                unrecorded.extend(fleet_wide)
+                batches.append(await self._run_fleet(frozenset(t.name for t in selected), publish=False))
         self._adopt(cache.unfinished())
-        self._publish(unrecorded)
-        return [result for batch in batches for result in batch]
+        results = [result for batch in batches for result in batch]
+        self._publish(results)
+        return results
 
     def check_now(self, tenant: str | None = None) -> None:
         """Run every group of one tenant (or of all, plus the fleet check) now; safe from any thread."""

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -167,88 +166,3 @@ async def test_a_tenant_whose_db_blocks_every_command_does_not_blind_the_others(
             )
         urls["hung"] = database_url(own.url, "hung")
         await assert_hung_tenant_does_not_blind_the_others(tmp_path, store, urls)
-
-
-def quick_and_hung_fleet(tmp_path: Path, mongo_url: str, hanging: HangingListener) -> Fleet:
-    """Tenant ``quick`` on the real server, ``hung`` on a listener that never answers (2 s deadline)."""
-    urls = seeded_urls(mongo_url, ["quick"], tmp_path.name[-20:])
-    host, port = hanging.address
-    urls["hung"] = f"mongodb://{host}:{port}/hung?directConnection=true"
-    return make_fleet(tmp_path, ["quick", "hung"], poll={"db_timeout": 2}, urls=urls)
-
-
-async def test_a_pass_records_each_tenant_as_it_finishes(
-    tmp_path: Path, store: ResultStore, mongo_url: str, hanging: HangingListener
-) -> None:
-    published: list[list[tuple[str, str]]] = []
-    quick_recorded = asyncio.Event()
-
-    def on_results(results: list[CheckResult], transitions: list[Transition]) -> None:
-        published.append(sorted(r.key for r in results))
-        if ("quick", "db") in published[-1]:
-            quick_recorded.set()
-
-    fleet = quick_and_hung_fleet(tmp_path, mongo_url, hanging)
-    engine = Engine(fleet, store=store, on_results=on_results, record_every_results=1)
-    try:
-        one_pass = asyncio.create_task(engine.run_once(groups=["db"]))
-        await asyncio.wait_for(quick_recorded.wait(), timeout=10)
-        assert not one_pass.done()
-        with ResultStore(store.path) as reader:
-            assert {r.key for r in reader.latest()} == {("quick", "db")}
-        results = await one_pass
-    finally:
-        await engine.stop()
-    assert published == [[("quick", "db")], [("hung", "db")]]
-    assert {r.key for r in store.latest()} == {r.key for r in results} == {("quick", "db"), ("hung", "db")}
-
-
-class RefusingStore(ResultStore):
-    """The real store, refusing to record while ``refusing`` is set, as SQLite does when another writer
-    holds the database past the busy timeout."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
-        self.refusing = True
-        self.refused = asyncio.Event()
-        self.batches: list[int] = []
-
-    def record(self, results: Iterable[CheckResult]) -> list[Transition]:
-        batch = list(results)
-        self.batches.append(len(batch))
-        if self.refusing:
-            self.refused.set()
-            raise sqlite3.OperationalError("database is locked")
-        return super().record(batch)
-
-
-async def test_a_batch_the_store_refuses_mid_pass_is_recorded_at_the_end(
-    tmp_path: Path, mongo_url: str, hanging: HangingListener
-) -> None:
-    fleet = quick_and_hung_fleet(tmp_path, mongo_url, hanging)
-    with RefusingStore(tmp_path / "state" / "opsdash.sqlite3") as store:
-        engine = Engine(fleet, store=store, record_every_results=1)
-        try:
-            one_pass = asyncio.create_task(engine.run_once(groups=["db"]))
-            await asyncio.wait_for(store.refused.wait(), timeout=10)
-            store.refusing = False
-            await one_pass
-        finally:
-            await engine.stop()
-        assert store.batches == [1, 2]
-        assert {r.key for r in store.latest()} == {("quick", "db"), ("hung", "db")}
-
-
-async def test_a_pass_whose_results_the_store_refuses_fails_as_before(
-    tmp_path: Path, mongo_url: str, hanging: HangingListener
-) -> None:
-    fleet = quick_and_hung_fleet(tmp_path, mongo_url, hanging)
-    with RefusingStore(tmp_path / "state" / "opsdash.sqlite3") as store:
-        engine = Engine(fleet, store=store, record_every_results=1)
-        try:
-            with pytest.raises(sqlite3.OperationalError):
-                await engine.run_once(groups=["db"])
-        finally:
-            await engine.stop()
-        assert store.batches == [1, 2]
-        assert store.latest() == []
