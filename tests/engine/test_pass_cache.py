@@ -158,6 +158,11 @@ async def test_a_db_and_config_pass_reads_each_company_once_and_asks_the_cluster
     assert counter.sent["aggregate"] == counter.sent["count"] == 0
 
 
+def cloudinary_source(results: list[CheckResult]) -> str | None:
+    """Where tenant a's Cloudinary config came from in these results."""
+    return next(r.source for r in results if r.tenant == "a" and r.check == "config:cloudinary")
+
+
 async def test_a_pass_looks_at_each_env_file_once_and_a_changed_file_is_read_again(
     tmp_path: Path, store: ResultStore, mongo_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -171,9 +176,6 @@ async def test_a_pass_looks_at_each_env_file_once_and_a_changed_file_is_read_aga
 
     monkeypatch.setattr(reuse, "file_stamp", counting)
     engine = Engine(fleet, store=store, jitter=False)
-    def cloudinary_source(results: list[CheckResult]) -> str | None:
-        return next(r.source for r in results if r.tenant == "a" and r.check == "config:cloudinary")
-
     try:
         before = cloudinary_source(await engine.run_once(groups=["db", "config"]))
         first = dict(looked_at)
