@@ -1,4 +1,12 @@
-"""The ``db`` check: ping, latency, server version, Company count and data size of a tenant database."""
+"""The ``db`` check: ping, latency, server version, Company count and size on disk of a tenant database.
+
+The size comes from one ``listDatabases`` per client (per cluster and credentials), kept for
+``reuse.FACTS_MAX_AGE_S`` and shared by every tenant on it, rather than a ``dbStats`` per tenant: a fleet
+sweep then sends one command per tenant, not two. Its ``sizeOnDisk`` is the database's storage with its
+indexes, which is what fills a disk or a plan's quota. A user without the ``listDatabases`` privilege
+still sees the databases it may read. The size is informational: failing to learn it never makes a
+check fail; the check reports the reason instead.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +24,7 @@ from pymongo.errors import PyMongoError
 from opsdash.checks.base import CheckResult, ErrorClass, Status
 from opsdash.checks.context import CheckContext
 from opsdash.checks.verdict import Deadline, Verdict, to_result
-from opsdash.config.fleet import Tenant
+from opsdash.config.fleet import Fleet, Tenant
 from opsdash.engine import pass_cache
 from opsdash.engine.mongo import (
     COMPANY_READ_LIMIT,
@@ -28,6 +36,8 @@ from opsdash.engine.mongo import (
 from opsdash.engine.pass_cache import joined, shared
 
 CHECK_ID = "db"
+SIZES_RETRY_S = 60.0
+"""How long a failed ``listDatabases`` stands before it is asked again."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +49,7 @@ class DbProbe:
     latency_ms: float | None = None
     version: str | None = None
     company_count: int | None = None
-    data_size: int | None = None
+    size_on_disk: int | None = None
     error: str | None = None
     error_class: ErrorClass | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -100,7 +110,7 @@ def decide(probe: DbProbe) -> Verdict:
         "latency_ms": probe.latency_ms,
         "version": probe.version,
         "company_count": probe.company_count,
-        "data_size": probe.data_size,
+        "size_on_disk": probe.size_on_disk,
         "findings": company_findings(probe.company_count, probe.error),
         **probe.extra,
     }
@@ -109,7 +119,7 @@ def decide(probe: DbProbe) -> Verdict:
             Status.CRIT, f"{probe.target}: {probe.error}", probe.error_class or "protocol", details
         )
     latency = f"{probe.latency_ms:.0f} ms" if probe.latency_ms is not None else "? ms"
-    tail = f"{probe.target}, MongoDB {probe.version or '?'}, {latency}, data {_size(probe.data_size)}"
+    tail = f"{probe.target}, MongoDB {probe.version or '?'}, {latency}, {_size(probe.size_on_disk)} on disk"
     if probe.company_count == 0:
         return Verdict(Status.CRIT, f"no Company document ({tail})", "condition", details)
     if probe.company_count is not None and probe.company_count > 1:
@@ -143,21 +153,61 @@ async def _timed_ping(
         return exc
 
 
-async def _ask_stats(
-    ctx: CheckContext, tenant: Tenant, timeout_s: float
-) -> tuple[dict[str, Any], float] | PyMongoError:
-    """``dbStats`` asked now (age 0), and kept for the passes that follow."""
+def databases_on_client(fleet: Fleet, tenant: Tenant) -> list[str]:
+    """The tenant's database, then the fleet's other databases reached with the same client."""
+    key = tenant.mongo.cluster_key
+    others = {t.mongo.database for t in fleet.tenants if t.mongo.cluster_key == key}
+    others.discard(tenant.mongo.database)
+    return [tenant.mongo.database, *sorted(others)]
+
+
+async def _ask_sizes(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> dict[str, Any]:
+    """One ``listDatabases`` on the tenant's client, kept for the passes that follow: ``asked`` (the
+    fleet's databases on that client then) and ``on_disk`` (the size of each of them the server listed),
+    or ``error`` (kept for ``SIZES_RETRY_S``, so that a cluster that cannot answer does not hold every
+    check to its deadline). The command carries no filter: a server may match a long ``$in`` list
+    against every database name in turn."""
+    names = databases_on_client(ctx.fleet, tenant)
+    sizes: dict[str, Any] = {"asked": frozenset(names)}
     try:
         with pymongo.timeout(timeout_s):
-            stats = dict(await ctx.clients.client_for(tenant.mongo)[tenant.mongo.database].command("dbStats"))
+            reply = await ctx.clients.client_for(tenant.mongo).admin.command("listDatabases", nameOnly=False)
+        listed = {str(entry.get("name")): entry for entry in reply.get("databases", ())}
+        sizes["on_disk"] = {
+            name: int(listed[name].get("sizeOnDisk") or 0) for name in names if name in listed
+        }
     except PyMongoError as exc:
-        return exc
-    ctx.reuse.remember_fact(_stats_key(tenant), stats)
-    return stats, 0.0
+        sizes["error"] = exc
+    ctx.reuse.remember_fact(_sizes_key(tenant), sizes)
+    return sizes
 
 
-def _stats_key(tenant: Tenant) -> tuple[Any, ...]:
-    return ("dbStats", tenant.mongo.cluster_key, tenant.mongo.database)
+def _sizes_key(tenant: Tenant) -> tuple[Any, ...]:
+    return ("listDatabases", tenant.mongo.cluster_key)
+
+
+def _kept_sizes(ctx: CheckContext, tenant: Tenant) -> tuple[dict[str, Any], float] | None:
+    """The sizes kept for the tenant's client, with their age, if they are fresh and cover its database."""
+    kept = ctx.reuse.fresh_fact(_sizes_key(tenant))
+    if kept is None or tenant.mongo.database not in kept[0]["asked"]:
+        return None
+    if "error" in kept[0] and kept[1] > SIZES_RETRY_S:
+        return None
+    return kept
+
+
+def size_on_disk(
+    sizes: dict[str, Any], database: str, secrets: Iterable[str]
+) -> tuple[int | None, str | None]:
+    """The database's size on disk, or None and why it is not known."""
+    if "error" in sizes:
+        return None, f"listDatabases failed: {describe_mongo_error(sizes['error'], secrets)}"
+    if database not in sizes["asked"]:
+        return None, "not asked yet"
+    size: int | None = sizes["on_disk"].get(database)
+    if size is None:
+        return None, "not listed by listDatabases"
+    return size, None
 
 
 def _build_info_key(tenant: Tenant) -> tuple[Any, ...]:
@@ -174,22 +224,25 @@ def cluster_latency_ms(
 
 
 async def _answers(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> tuple[Any, ...]:
-    """Latency, Company documents, buildInfo and (dbStats, its age), or raise the first failure. Every
-    read is sent before any is awaited, and every one is awaited before a failure is raised: each ends
-    on the driver's own timeout, and cancelling a driver operation mid-way (server selection) can leave
-    the async driver's topology lock held. Reads shared within a pass outlive a cancelled caller; its
-    own reads are cancelled with it.
-    buildInfo and dbStats are asked only when the kept ones are old (``reuse.FACTS_MAX_AGE_S``)."""
+    """Latency, Company documents, buildInfo and (the client's sizes, their age), or raise the first
+    failure. Every read is sent before any is awaited, and every one is awaited before a failure is
+    raised: each ends on the driver's own timeout, and cancelling a driver operation mid-way (server
+    selection) can leave the async driver's topology lock held. Reads shared within a pass outlive a
+    cancelled caller; its own reads are cancelled with it. The sizes' ask is shared by every caller on
+    the client (``Reuse.fact_read``) and outlives them all.
+    buildInfo and the sizes are asked only when the kept ones are old (``reuse.FACTS_MAX_AGE_S``)."""
     kept_info = ctx.reuse.fresh_fact(_build_info_key(tenant))
-    kept_stats = ctx.reuse.fresh_fact(_stats_key(tenant))
+    kept_sizes = _kept_sizes(ctx, tenant)
+    sizes_read = (
+        None if kept_sizes is not None
+        else ctx.reuse.fact_read(_sizes_key(tenant), lambda: _ask_sizes(ctx, tenant, timeout_s))
+    )
     reads: list[asyncio.Future[Any]] = [
         cluster_latency_ms(ctx, tenant, timeout_s),
         start_company_read(ctx.clients, tenant, timeout_s),
     ]
     if kept_info is None:
         reads.append(start_build_info(ctx.clients, tenant.mongo, timeout_s))
-    if kept_stats is None:
-        reads.append(shared(_stats_key(tenant), lambda: _ask_stats(ctx, tenant, timeout_s)))
     own: list[asyncio.Future[Any]] = [] if pass_cache.current() is not None else list(reads)
     try:
         answers = [await joined(read) for read in reads]
@@ -206,21 +259,21 @@ async def _answers(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> tuple
         ctx.reuse.remember_fact(_build_info_key(tenant), info)
     else:
         info = kept_info[0]
-    stats = rest.pop(0) if kept_stats is None else kept_stats
-    return latency_ms, documents, info, stats
+    sizes = kept_sizes if sizes_read is None else (await asyncio.shield(sizes_read), 0.0)
+    return latency_ms, documents, info, sizes
 
 
 async def _probe(ctx: CheckContext, tenant: Tenant, deadline: Deadline, secrets: Iterable[str]) -> DbProbe:
-    """Ping, the Company read and (when the kept ones are old) buildInfo and dbStats, all sent before any
-    is awaited: one round trip. Within a pass the Company read is shared with the config checks, and ping
-    and buildInfo with the other tenants of the cluster."""
+    """Ping, the Company read and (when the kept ones are old) buildInfo and the client's sizes, all sent
+    before any is awaited: one round trip. Within a pass the Company read is shared with the config
+    checks, and ping and buildInfo with the other tenants of the cluster; the sizes always are."""
     target = tenant.mongo
     base = DbProbe(target=target.display, database=target.database)
     client = ctx.clients.client_for(target)
     try:
         async with asyncio.timeout(deadline.backstop()):
             with pymongo.timeout(deadline.remaining()):
-                latency_ms, documents, info, stats = await _answers(ctx, tenant, deadline.remaining())
+                latency_ms, documents, info, sizes = await _answers(ctx, tenant, deadline.remaining())
                 count = len(documents)
                 if count >= COMPANY_READ_LIMIT:
                     count = await client[target.database][tenant.company_collection].count_documents({})
@@ -242,19 +295,19 @@ async def _probe(ctx: CheckContext, tenant: Tenant, deadline: Deadline, secrets:
             error=describe_mongo_error(exc, secrets),
             error_class=classify_mongo_error(exc),
         )
-    data_stats, stats_age_s = stats
+    known_sizes, sizes_age_s = sizes
+    size, size_unknown = size_on_disk(known_sizes, target.database, secrets)
+    extra: dict[str, Any] = {"size_age_s": round(sizes_age_s)}
+    if size_unknown is not None:
+        extra["size_unknown"] = size_unknown
     return DbProbe(
         target=base.target,
         database=base.database,
         latency_ms=round(float(latency_ms), 2),
         version=str(info.get("version")) if info.get("version") else None,
         company_count=int(count),
-        data_size=int(data_stats.get("dataSize") or 0),
-        extra={
-            "storage_size": int(data_stats.get("storageSize") or 0),
-            "collections": data_stats.get("collections"),
-            "data_size_age_s": round(stats_age_s),
-        },
+        size_on_disk=size,
+        extra=extra,
     )
 
 

@@ -8,9 +8,10 @@
   rather than started again, so that each stuck source holds one thread, not one per run.
 - The scheduled isolation check compares each tenant as its own config run last read it (``loaded``), if
   that read is recent, instead of reading the whole fleet again within one deadline.
-- Slow-changing server facts, a database's ``dbStats`` (its data size) and a cluster's ``buildInfo`` (its
-  version), are asked again only when older than ``FACTS_MAX_AGE_S``: they change over hours or at an
-  upgrade, not between two 15 s polls.
+- Slow-changing server facts, the databases' sizes on disk (one ``listDatabases`` per client) and a
+  cluster's ``buildInfo`` (its version), are asked again only when older than ``FACTS_MAX_AGE_S``: they
+  change over hours or at an upgrade, not between two 15 s polls. An ask still running is joined rather
+  than sent again (``fact_read``), so the tenants of one cluster share it in a pass and in scheduled runs.
 
 One ``Reuse`` belongs to one ``CheckContext``, so it lives as long as the engine that owns it.
 """
@@ -20,13 +21,14 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Hashable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from opsdash.config.envsource import DotenvFile, EnvSource
 
 FACTS_MAX_AGE_S = 300.0
+T = TypeVar("T")
 EnvValues = dict[str, str | None]
 FileStamp = tuple[int, int, int, int]
 
@@ -60,6 +62,8 @@ class Reuse:
     env_files: dict[str, tuple[FileStamp, EnvValues]] = field(default_factory=dict)
     derived: dict[str, Derived] = field(default_factory=dict)
     facts: dict[Hashable, tuple[float, dict[str, Any]]] = field(default_factory=dict)
+    fact_reads: dict[Hashable, asyncio.Future[Any]] = field(default_factory=dict)
+    """The latest ask of each fact, by key, while it may still be running."""
     fleet_wide: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     """Fleet-wide results by check id, with the inputs they were computed from."""
     env_reads: dict[str, asyncio.Future[EnvValues]] = field(default_factory=dict)
@@ -146,6 +150,16 @@ class Reuse:
 
     def remember_fact(self, key: Hashable, reply: dict[str, Any], now: float | None = None) -> None:
         self.facts[key] = (time.monotonic() if now is None else now, reply)
+
+    def fact_read(self, key: Hashable, ask: Callable[[], Awaitable[T]]) -> asyncio.Future[T]:
+        """The ask for ``key`` still running, else a new one. ``ask`` returns its failure as a value; await
+        the future shielded: a caller that gives up leaves it to the others."""
+        running = self.fact_reads.get(key)
+        if running is None or running.done():
+            running = asyncio.ensure_future(ask())
+            running.add_done_callback(_retrieve)
+            self.fact_reads[key] = running
+        return running
 
 
 def _retrieve(read: asyncio.Future[Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from pymongo import MongoClient
 
+from opsdash.checks import db
 from opsdash.checks.base import Status
 from opsdash.checks.context import CheckContext
 from opsdash.checks.runner import run_group
@@ -17,8 +19,10 @@ from opsdash.config.fleet import Fleet
 from opsdash.engine.mongo import MongoClients
 from opsdash.fakes.tcp import HangingListener, closed_port
 from opsdash.testing.fleetfile import TenantFiles
+from opsdash.testing.mongo_server import database_url
 from opsdash.testing.seed import healthy_company, seed_company
 from tests.checks.conftest import FleetFactory
+from tests.engine.test_pass_cache import CommandCounter
 
 DEADLINE_SLACK = 1.2
 """The issue's bound: a hung check ends within its deadline plus 20%."""
@@ -69,7 +73,8 @@ async def test_healthy_database_reports_version_latency_size_and_stripped_target
     assert (result.check, result.tenant) == ("db", "acme")
     assert result.details["version"]
     assert result.details["latency_ms"] >= 0
-    assert result.details["data_size"] > 0
+    assert result.details["size_on_disk"] > 0
+    assert "size_unknown" not in result.details
     assert result.details["company_count"] == 1
     assert result.details["target"] == f"{fleet.tenants[0].mongo.hosts[0]}/{db_name(db_url)}"
     assert result.details["findings"] == []
@@ -133,7 +138,7 @@ async def test_host_that_does_not_exist_is_crit_dns(
         ({"failCommands": ["ping"], "errorCode": 13}, "auth"),
         ({"failCommands": ["ping"], "errorCode": 18}, "auth"),
         ({"failCommands": ["ping"], "errorCode": 50}, "timeout"),
-        ({"failCommands": ["find", "dbStats"], "errorCode": 2}, "protocol"),
+        ({"failCommands": ["find"], "errorCode": 2}, "protocol"),
         ({"failCommands": ["ping"], "errorCode": 91}, "connect"),
         ({"failCommands": ["ping"], "closeConnection": True}, "connect"),
     ],
@@ -185,3 +190,54 @@ async def test_dsn_password_never_appears(
     [result] = await run_group(make_ctx(fleet), fleet.tenants[0], "db", 2.0)
     assert canary not in result.model_dump_json()
     assert "opsdash:" not in result.details["target"]
+
+
+async def test_the_tenants_of_one_cluster_share_one_listdatabases_for_their_sizes(
+    make_fleet: FleetFactory, make_ctx: Callable[[Fleet], CheckContext], mongo_url: str
+) -> None:
+    names = [f"size_{uuid.uuid4().hex[:10]}_{n}" for n in range(3)]
+    for name in names:
+        seed_company(mongo_url, name, healthy_company())
+    fleet = make_fleet([TenantFiles(name, database_url(mongo_url, name)) for name in names])
+    counter = CommandCounter()
+    ctx = make_ctx(fleet)
+    ctx.clients = MongoClients(timeout_s=5, event_listeners=[counter])
+    runs = [run_group(ctx, tenant, "db", 3.0) for tenant in fleet.tenants]
+    results = [result for [result] in await asyncio.gather(*runs)]
+    assert [r.status for r in results] == [Status.OK] * 3, [r.summary for r in results]
+    assert all(r.details["size_on_disk"] > 0 for r in results)
+    assert all("on disk" in r.summary for r in results)
+    assert counter.sent["listDatabases"] == 1
+    assert counter.sent["dbStats"] == 0
+
+
+async def test_sizes_the_server_refuses_leave_the_check_ok_and_are_asked_again_later(
+    make_fleet: FleetFactory,
+    make_ctx: Callable[[Fleet], CheckContext],
+    db_url: str,
+    app_name: str,
+    arm: Callable[..., None],
+) -> None:
+    seed_company(db_url, db_name(db_url), healthy_company())
+    fleet = one_tenant(make_fleet, db_url)
+    counter = CommandCounter()
+    ctx = make_ctx(fleet)
+    ctx.clients = MongoClients(timeout_s=5, app_name=app_name, event_listeners=[counter])
+    arm(app_name, failCommands=["listDatabases"], errorCode=13)
+    tenant = fleet.tenants[0]
+    [refused] = await run_group(ctx, tenant, "db", 3.0)
+    assert refused.status == Status.OK, refused.summary
+    assert refused.details["size_on_disk"] is None
+    assert refused.details["size_unknown"].startswith("listDatabases failed")
+    assert "? on disk" in refused.summary
+    [kept] = await run_group(ctx, tenant, "db", 3.0)
+    assert kept.details["size_unknown"] == refused.details["size_unknown"]
+    assert counter.sent["listDatabases"] == 1
+
+    arm(app_name, mode="off")
+    key = ("listDatabases", tenant.mongo.cluster_key)
+    at, sizes = ctx.reuse.facts[key]
+    ctx.reuse.facts[key] = (at - db.SIZES_RETRY_S - 1, sizes)
+    [answered] = await run_group(ctx, tenant, "db", 3.0)
+    assert answered.details["size_on_disk"] > 0
+    assert counter.sent["listDatabases"] == 2

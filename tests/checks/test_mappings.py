@@ -16,8 +16,9 @@ from opsdash.checks.verdict import as_fallback, classify_network_error
 from opsdash.config.catalog import DEFAULT_CATALOG
 from opsdash.config.fleet import parse_mongo_url
 from opsdash.config.resolve import CompanyRead, Finding, resolve_tenant
+from opsdash.testing.fleetfile import TenantFiles
 from opsdash.testing.seed import healthy_company
-from tests.checks.conftest import resolved
+from tests.checks.conftest import FleetFactory, resolved
 
 HEALTHY_NODE: dict[str, Any] = {
     "id": "1099000000001",
@@ -442,7 +443,7 @@ def test_auth_origin_and_providers_url() -> None:
 )
 def test_db_company_count(count: int, status: Status, finding: str | None) -> None:
     verdict = db.decide(
-        db.DbProbe("h:1/x", "x", latency_ms=1.0, version="8.0", company_count=count, data_size=2048)
+        db.DbProbe("h:1/x", "x", latency_ms=1.0, version="8.0", company_count=count, size_on_disk=2048)
     )
     assert verdict.status == status
     assert [f["code"] for f in verdict.details["findings"]] == ([finding] if finding else [])
@@ -616,3 +617,28 @@ def test_network_error_classes(exc: BaseException, kind: str) -> None:
     wrapped = RuntimeError("wrapper")
     wrapped.__cause__ = exc
     assert classify_network_error(wrapped) == kind
+
+
+def test_a_size_the_server_did_not_give_is_unknown_with_its_reason() -> None:
+    sizes = {"asked": frozenset({"x", "gone"}), "on_disk": {"x": 4096}}
+    assert db.size_on_disk(sizes, "x", ()) == (4096, None)
+    assert db.size_on_disk(sizes, "gone", ()) == (None, "not listed by listDatabases")
+    assert db.size_on_disk(sizes, "later", ()) == (None, "not asked yet")
+    verdict = db.decide(db.DbProbe("h:1/x", "x", latency_ms=1.0, version="8.0", company_count=1))
+    assert verdict.status == Status.OK
+    assert verdict.summary.endswith("? on disk")
+
+
+def test_the_sizes_ask_names_the_fleets_databases_reached_with_the_same_client(
+    make_fleet: FleetFactory,
+) -> None:
+    fleet = make_fleet([
+        TenantFiles("a", "mongodb://h1:27017/da"),
+        TenantFiles("b", "mongodb://h1:27017/db"),
+        TenantFiles("c", "mongodb://user:pw@h1:27017/dc"),
+        TenantFiles("d", "mongodb://h2:27017/dd"),
+    ])
+    _, b, c, d = fleet.tenants
+    assert db.databases_on_client(fleet, b) == ["db", "da"]
+    assert db.databases_on_client(fleet, c) == ["dc"]
+    assert db.databases_on_client(fleet, d) == ["dd"]

@@ -150,9 +150,10 @@ async def test_a_db_and_config_pass_reads_each_company_once_and_asks_the_cluster
     assert {t: (r.status, r.details["company_count"]) for t, r in db.items()} == {
         "a": (Status.OK, 1), "b": (Status.OK, 1), "c": (Status.WARN, 2)
     }
-    assert all(r.details["latency_ms"] >= 0 and r.details["data_size"] > 0 for r in db.values())
+    assert all(r.details["latency_ms"] >= 0 and r.details["size_on_disk"] > 0 for r in db.values())
     assert counter.sent["find"] == 3
-    assert counter.sent["dbStats"] == 3
+    assert counter.sent["listDatabases"] == 1
+    assert counter.sent["dbStats"] == 0
     assert counter.sent["ping"] == 1
     assert counter.sent["buildInfo"] == 1
     assert counter.sent["aggregate"] == counter.sent["count"] == 0

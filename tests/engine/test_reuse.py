@@ -1,9 +1,10 @@
 """Reuse across passes (``opsdash.checks.reuse``): a warm pass skips what did not change, and sees every
 change the moment it happens: a Company document edited in the database, an env file rewritten in place
-with the same size, a data size grown old."""
+with the same size, a size on disk grown old."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,12 +102,12 @@ async def test_a_warm_pass_reuses_unchanged_tenants_and_sees_every_change(
             assert result.timestamp > steady_then[check].timestamp
 
     assert counter.sent["find"] == 2 * len(databases)
-    assert counter.sent["dbStats"] == len(databases)
+    assert counter.sent["listDatabases"] == 1
     assert counter.sent["buildInfo"] == 1
     for name in databases:
         db_then, db_now = by_check(first, name)["db"].details, by_check(second, name)["db"].details
-        assert db_now["data_size"] == db_then["data_size"] > 0
-        assert db_now["data_size_age_s"] >= 0
+        assert db_now["size_on_disk"] == db_then["size_on_disk"] > 0
+        assert db_now["size_age_s"] >= 0
 
 
 def test_an_env_file_is_read_again_when_anything_about_it_changes(tmp_path: Path) -> None:
@@ -126,11 +127,11 @@ def test_an_env_file_is_read_again_when_anything_about_it_changes(tmp_path: Path
     assert reuse.unchanged_env(source) == (None, None)
 
 
-def test_a_data_size_is_kept_until_it_is_older_than_its_max_age() -> None:
+def test_a_size_is_kept_until_it_is_older_than_its_max_age() -> None:
     reuse = Reuse()
-    reuse.remember_fact("db", {"dataSize": 10}, now=100.0)
+    reuse.remember_fact("db", {"on_disk": 10}, now=100.0)
     oldest = 100.0 + FACTS_MAX_AGE_S
-    assert reuse.fresh_fact("db", now=oldest) == ({"dataSize": 10}, FACTS_MAX_AGE_S)
+    assert reuse.fresh_fact("db", now=oldest) == ({"on_disk": 10}, FACTS_MAX_AGE_S)
     assert reuse.fresh_fact("db", now=100.0 + FACTS_MAX_AGE_S + 1) is None
     assert reuse.fresh_fact("other", now=100.0) is None
 
@@ -145,3 +146,22 @@ def test_the_isolation_check_takes_a_tenants_latest_whole_load_while_it_is_recen
     assert reuse.recent_load("acme", 90.0, now=121.0) is None
     reuse.remember_loaded("acme", "whole at 130", whole=True, now=130.0)
     assert reuse.recent_load("acme", 90.0, now=140.0) == "whole at 130"
+
+
+async def test_an_ask_still_running_is_joined_and_a_finished_one_is_not() -> None:
+    reuse = Reuse()
+    release = asyncio.Event()
+    asked: list[int] = []
+
+    async def ask() -> dict[str, int]:
+        asked.append(1)
+        await release.wait()
+        return {"on_disk": len(asked)}
+
+    first = reuse.fact_read("sizes", ask)
+    second = reuse.fact_read("sizes", ask)
+    assert second is first
+    release.set()
+    assert await first == {"on_disk": 1}
+    assert await reuse.fact_read("sizes", ask) == {"on_disk": 2}
+    assert len(asked) == 2
