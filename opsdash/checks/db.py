@@ -153,12 +153,23 @@ async def _timed_ping(
         return exc
 
 
-def databases_on_client(fleet: Fleet, tenant: Tenant) -> list[str]:
-    """The tenant's database, then the fleet's other databases reached with the same client."""
-    key = tenant.mongo.cluster_key
-    others = {t.mongo.database for t in fleet.tenants if t.mongo.cluster_key == key}
-    others.discard(tenant.mongo.database)
-    return [tenant.mongo.database, *sorted(others)]
+def databases_by_client(fleet: Fleet) -> dict[tuple[Any, ...], list[str]]:
+    """Pure: the fleet's database names by client (cluster and credentials), sorted."""
+    names: dict[tuple[Any, ...], set[str]] = {}
+    for tenant in fleet.tenants:
+        names.setdefault(tenant.mongo.cluster_key, set()).add(tenant.mongo.database)
+    return {key: sorted(databases) for key, databases in names.items()}
+
+
+def _databases_to_size(ctx: CheckContext, tenant: Tenant) -> list[str]:
+    """The fleet's databases on the tenant's client, the tenant's own among them; listed once per fleet,
+    as a fleet of tenants with credentials of their own has a client per tenant."""
+    kept = ctx.reuse.databases_by_client
+    if kept is None or kept[0] is not ctx.fleet:
+        kept = (ctx.fleet, databases_by_client(ctx.fleet))
+        ctx.reuse.databases_by_client = kept
+    names = kept[1].get(tenant.mongo.cluster_key, [])
+    return names if tenant.mongo.database in names else [tenant.mongo.database, *names]
 
 
 async def _ask_sizes(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> dict[str, Any]:
@@ -167,7 +178,7 @@ async def _ask_sizes(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> dic
     or ``error`` (kept for ``SIZES_RETRY_S``, so that a cluster that cannot answer does not hold every
     check to its deadline). The command carries no filter: a server may match a long ``$in`` list
     against every database name in turn."""
-    names = databases_on_client(ctx.fleet, tenant)
+    names = _databases_to_size(ctx, tenant)
     sizes: dict[str, Any] = {"asked": frozenset(names)}
     try:
         with pymongo.timeout(timeout_s):

@@ -64,6 +64,8 @@ class Reuse:
     facts: dict[Hashable, tuple[float, dict[str, Any]]] = field(default_factory=dict)
     fact_reads: dict[Hashable, asyncio.Future[Any]] = field(default_factory=dict)
     """The latest ask of each fact, by key, while it may still be running."""
+    databases_by_client: tuple[object, dict[Hashable, list[str]]] | None = None
+    """The fleet's database names by client, with the fleet they were listed from."""
     fleet_wide: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     """Fleet-wide results by check id, with the inputs they were computed from."""
     env_reads: dict[str, asyncio.Future[EnvValues]] = field(default_factory=dict)

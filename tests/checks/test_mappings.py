@@ -638,7 +638,7 @@ def test_the_sizes_ask_names_the_fleets_databases_reached_with_the_same_client(
         TenantFiles("c", "mongodb://user:pw@h1:27017/dc"),
         TenantFiles("d", "mongodb://h2:27017/dd"),
     ])
-    _, b, c, d = fleet.tenants
-    assert db.databases_on_client(fleet, b) == ["db", "da"]
-    assert db.databases_on_client(fleet, c) == ["dc"]
-    assert db.databases_on_client(fleet, d) == ["dd"]
+    a, _, c, d = fleet.tenants
+    assert db.databases_by_client(fleet) == {
+        a.mongo.cluster_key: ["da", "db"], c.mongo.cluster_key: ["dc"], d.mongo.cluster_key: ["dd"]
+    }
