@@ -213,6 +213,8 @@ def size_on_disk(
     """The database's size on disk, or None and why it is not known."""
     if "error" in sizes:
         return None, f"listDatabases failed: {describe_mongo_error(sizes['error'], secrets)}"
+    if "late" in sizes:
+        return None, "listDatabases did not answer within this check's deadline"
     if database not in sizes["asked"]:
         return None, "not asked yet"
     size: int | None = sizes["on_disk"].get(database)
@@ -240,8 +242,10 @@ async def _answers(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> tuple
     raised: each ends on the driver's own timeout, and cancelling a driver operation mid-way (server
     selection) can leave the async driver's topology lock held. Reads shared within a pass outlive a
     cancelled caller; its own reads are cancelled with it. The sizes' ask is shared by every caller on
-    the client (``Reuse.fact_read``) and outlives them all.
+    the client (``Reuse.fact_read``) and outlives them all; a caller waits for it until ``timeout_s``
+    is up, so one that joined an ask started with a longer deadline still ends on time.
     buildInfo and the sizes are asked only when the kept ones are old (``reuse.FACTS_MAX_AGE_S``)."""
+    until = time.monotonic() + timeout_s
     kept_info = ctx.reuse.fresh_fact(_build_info_key(tenant))
     kept_sizes = _kept_sizes(ctx, tenant)
     sizes_read = (
@@ -270,8 +274,15 @@ async def _answers(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> tuple
         ctx.reuse.remember_fact(_build_info_key(tenant), info)
     else:
         info = kept_info[0]
-    sizes = kept_sizes if sizes_read is None else (await asyncio.shield(sizes_read), 0.0)
+    sizes = kept_sizes if sizes_read is None else (await _sizes_by(sizes_read, until), 0.0)
     return latency_ms, documents, info, sizes
+
+
+async def _sizes_by(read: asyncio.Future[dict[str, Any]], until: float) -> dict[str, Any]:
+    """The sizes' ask's answer, or ``late`` when it has none at ``until`` (the ask goes on)."""
+    if not read.done():
+        await asyncio.wait({read}, timeout=max(0.0, until - time.monotonic()))
+    return read.result() if read.done() else {"late": True}
 
 
 async def _probe(ctx: CheckContext, tenant: Tenant, deadline: Deadline, secrets: Iterable[str]) -> DbProbe:

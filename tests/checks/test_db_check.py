@@ -241,3 +241,30 @@ async def test_sizes_the_server_refuses_leave_the_check_ok_and_are_asked_again_l
     [answered] = await run_group(ctx, tenant, "db", 3.0)
     assert answered.details["size_on_disk"] > 0
     assert counter.sent["listDatabases"] == 2
+
+
+async def test_a_check_that_joins_a_slower_sizes_ask_still_ends_ok_and_on_time(
+    make_fleet: FleetFactory,
+    make_ctx: Callable[[Fleet], CheckContext],
+    db_url: str,
+    app_name: str,
+    arm: Callable[..., None],
+) -> None:
+    seed_company(db_url, db_name(db_url), healthy_company())
+    fleet = one_tenant(make_fleet, db_url, db_timeout=30)
+    tenant = fleet.tenants[0]
+    ctx = make_ctx(fleet)
+    ctx.clients = MongoClients(timeout_s=30, app_name=app_name)
+    arm(app_name, failCommands=["listDatabases"], blockConnection=True, blockTimeMS=2_500)
+    asked_by_a_longer_run = ctx.reuse.fact_read(
+        ("listDatabases", tenant.mongo.cluster_key), lambda: db._ask_sizes(ctx, tenant, 10.0)
+    )
+    deadline = 1.5
+    started = time.monotonic()
+    [result] = await run_group(ctx, tenant, "db", deadline)
+    elapsed = time.monotonic() - started
+    assert result.status == Status.OK, result.summary
+    assert result.details["size_on_disk"] is None
+    assert "did not answer" in result.details["size_unknown"]
+    assert elapsed <= deadline * DEADLINE_SLACK, elapsed
+    assert not asked_by_a_longer_run.done()

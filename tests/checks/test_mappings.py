@@ -624,6 +624,7 @@ def test_a_size_the_server_did_not_give_is_unknown_with_its_reason() -> None:
     assert db.size_on_disk(sizes, "x", ()) == (4096, None)
     assert db.size_on_disk(sizes, "gone", ()) == (None, "not listed by listDatabases")
     assert db.size_on_disk(sizes, "later", ()) == (None, "not asked yet")
+    assert db.size_on_disk({"late": True}, "x", ())[0] is None
     verdict = db.decide(db.DbProbe("h:1/x", "x", latency_ms=1.0, version="8.0", company_count=1))
     assert verdict.status == Status.OK
     assert verdict.summary.endswith("? on disk")
