@@ -1,18 +1,20 @@
 """The ``db`` check: ping, latency, server version, Company count and size on disk of a tenant database.
 
-The size comes from one ``listDatabases`` per client (per cluster and credentials), kept for
-``reuse.FACTS_MAX_AGE_S`` and shared by every tenant on it, rather than a ``dbStats`` per tenant: a fleet
-sweep then sends one command per tenant, not two. Its ``sizeOnDisk`` is the database's storage with its
-indexes, which is what fills a disk or a plan's quota. A user without the ``listDatabases`` privilege
-still sees the databases it may read. The size is informational: failing to learn it never makes a
-check fail; the check reports the reason instead.
+The size is asked once per client (per cluster and credentials), kept for ``reuse.FACTS_MAX_AGE_S`` and
+shared by every tenant on it: one ``listDatabases`` when the pass (or the fleet, outside a pass) has
+several databases on the client, so that a fleet sweep sends one command per tenant, not two; a
+``dbStats`` when it has one, which costs a server nothing however many databases it holds. Either way
+it is the database's storage with its indexes (``sizeOnDisk``, ``totalSize``), which is what fills a disk
+or a plan's quota. A user without the ``listDatabases`` privilege still sees the databases it may read.
+The size is informational: failing to learn it never makes a check fail; the check reports the reason
+instead.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +26,7 @@ from pymongo.errors import PyMongoError
 from opsdash.checks.base import CheckResult, ErrorClass, Status
 from opsdash.checks.context import CheckContext
 from opsdash.checks.verdict import Deadline, Verdict, to_result
-from opsdash.config.fleet import Fleet, Tenant
+from opsdash.config.fleet import Tenant
 from opsdash.engine import pass_cache
 from opsdash.engine.mongo import (
     COMPANY_READ_LIMIT,
@@ -153,53 +155,77 @@ async def _timed_ping(
         return exc
 
 
-def databases_by_client(fleet: Fleet) -> dict[tuple[Any, ...], list[str]]:
-    """Pure: the fleet's database names by client (cluster and credentials), sorted."""
+def databases_by_client(tenants: Iterable[Tenant]) -> dict[tuple[Any, ...], list[str]]:
+    """Pure: the tenants' database names by client (cluster and credentials), sorted."""
     names: dict[tuple[Any, ...], set[str]] = {}
-    for tenant in fleet.tenants:
+    for tenant in tenants:
         names.setdefault(tenant.mongo.cluster_key, set()).add(tenant.mongo.database)
     return {key: sorted(databases) for key, databases in names.items()}
 
 
 def _databases_to_size(ctx: CheckContext, tenant: Tenant) -> list[str]:
-    """The fleet's databases on the tenant's client, the tenant's own among them; listed once per fleet,
-    as a fleet of tenants with credentials of their own has a client per tenant."""
+    """The databases on the tenant's client that this pass covers (the fleet's, outside a pass), the
+    tenant's own among them; listed once per pass or fleet, as a fleet of tenants with credentials of
+    their own has a client per tenant."""
+    cache = pass_cache.current()
+    scope = cache.tenants if cache is not None and cache.tenants is not None else ctx.fleet.tenants
     kept = ctx.reuse.databases_by_client
-    if kept is None or kept[0] is not ctx.fleet:
-        kept = (ctx.fleet, databases_by_client(ctx.fleet))
+    if kept is None or kept[0] is not scope:
+        kept = (scope, databases_by_client(scope))
         ctx.reuse.databases_by_client = kept
     names = kept[1].get(tenant.mongo.cluster_key, [])
     return names if tenant.mongo.database in names else [tenant.mongo.database, *names]
 
 
+def size_command(names: list[str]) -> str:
+    """Pure: ``dbStats`` for one database, ``listDatabases`` for several (it has no name filter: a
+    server may compute every database's size first, or match a long ``$in`` name by name)."""
+    return "dbStats" if len(names) == 1 else "listDatabases"
+
+
+def stats_on_disk(stats: Mapping[str, Any]) -> int:
+    """Pure: a ``dbStats`` reply's storage with indexes (``totalSize``, or its parts before 4.4)."""
+    total = stats.get("totalSize") or (stats.get("storageSize") or 0) + (stats.get("indexSize") or 0)
+    return int(total)
+
+
+def listed_on_disk(reply: Mapping[str, Any], names: Iterable[str]) -> dict[str, int]:
+    """Pure: ``sizeOnDisk`` of each of ``names`` a ``listDatabases`` reply lists."""
+    listed = {str(entry.get("name")): entry for entry in reply.get("databases", ())}
+    return {name: int(listed[name].get("sizeOnDisk") or 0) for name in names if name in listed}
+
+
 async def _ask_sizes(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> dict[str, Any]:
-    """One ``listDatabases`` on the tenant's client, kept for the passes that follow: ``asked`` (the
-    fleet's databases on that client then) and ``on_disk`` (the size of each of them the server listed),
-    or ``error`` (kept for ``SIZES_RETRY_S``, so that a cluster that cannot answer does not hold every
-    check to its deadline). The command carries no filter: a server may match a long ``$in`` list
-    against every database name in turn."""
+    """The sizes of the databases the tenant's client serves in this pass, kept for the passes that
+    follow: ``asked`` (those names), ``command``, and ``on_disk`` (the size of each one the server
+    gave), or ``error`` (kept for ``SIZES_RETRY_S``, so that a cluster that cannot answer does not hold
+    every check to its deadline)."""
     names = _databases_to_size(ctx, tenant)
-    sizes: dict[str, Any] = {"asked": frozenset(names)}
+    command = size_command(names)
+    sizes: dict[str, Any] = {"asked": frozenset(names), "command": command}
+    client = ctx.clients.client_for(tenant.mongo)
     try:
         with pymongo.timeout(timeout_s):
-            reply = await ctx.clients.client_for(tenant.mongo).admin.command("listDatabases", nameOnly=False)
-        listed = {str(entry.get("name")): entry for entry in reply.get("databases", ())}
-        sizes["on_disk"] = {
-            name: int(listed[name].get("sizeOnDisk") or 0) for name in names if name in listed
-        }
+            if command == "dbStats":
+                stats = await client[names[0]].command("dbStats")
+                sizes["on_disk"] = {names[0]: stats_on_disk(stats)}
+            else:
+                reply = await client.admin.command("listDatabases", nameOnly=False)
+                sizes["on_disk"] = listed_on_disk(reply, names)
     except PyMongoError as exc:
         sizes["error"] = exc
-    ctx.reuse.remember_fact(_sizes_key(tenant), sizes)
+    ctx.reuse.remember_fact(sizes_key(tenant), sizes)
     return sizes
 
 
-def _sizes_key(tenant: Tenant) -> tuple[Any, ...]:
-    return ("listDatabases", tenant.mongo.cluster_key)
+def sizes_key(tenant: Tenant) -> tuple[Any, ...]:
+    """Where the sizes of the tenant's client are kept (``Reuse.facts``, ``Reuse.fact_reads``)."""
+    return ("sizes", tenant.mongo.cluster_key)
 
 
 def _kept_sizes(ctx: CheckContext, tenant: Tenant) -> tuple[dict[str, Any], float] | None:
     """The sizes kept for the tenant's client, with their age, if they are fresh and cover its database."""
-    kept = ctx.reuse.fresh_fact(_sizes_key(tenant))
+    kept = ctx.reuse.fresh_fact(sizes_key(tenant))
     if kept is None or tenant.mongo.database not in kept[0]["asked"]:
         return None
     if "error" in kept[0] and kept[1] > SIZES_RETRY_S:
@@ -211,15 +237,15 @@ def size_on_disk(
     sizes: dict[str, Any], database: str, secrets: Iterable[str]
 ) -> tuple[int | None, str | None]:
     """The database's size on disk, or None and why it is not known."""
-    if "error" in sizes:
-        return None, f"listDatabases failed: {describe_mongo_error(sizes['error'], secrets)}"
     if "late" in sizes:
-        return None, "listDatabases did not answer within this check's deadline"
+        return None, "the server did not give the size within this check's deadline"
+    if "error" in sizes:
+        return None, f"{sizes['command']} failed: {describe_mongo_error(sizes['error'], secrets)}"
     if database not in sizes["asked"]:
         return None, "not asked yet"
     size: int | None = sizes["on_disk"].get(database)
     if size is None:
-        return None, "not listed by listDatabases"
+        return None, f"not listed by {sizes['command']}"
     return size, None
 
 
@@ -250,7 +276,7 @@ async def _answers(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> tuple
     kept_sizes = _kept_sizes(ctx, tenant)
     sizes_read = (
         None if kept_sizes is not None
-        else ctx.reuse.fact_read(_sizes_key(tenant), lambda: _ask_sizes(ctx, tenant, timeout_s))
+        else ctx.reuse.fact_read(sizes_key(tenant), lambda: _ask_sizes(ctx, tenant, timeout_s))
     )
     reads: list[asyncio.Future[Any]] = [
         cluster_latency_ms(ctx, tenant, timeout_s),

@@ -12,7 +12,7 @@ caller's deadline.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable, Iterator
+from collections.abc import Awaitable, Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
@@ -25,8 +25,10 @@ _CURRENT: ContextVar[PassCache | None] = ContextVar("opsdash_pass_cache", defaul
 class PassCache:
     """Shared tasks by key for the duration of one pass."""
 
-    def __init__(self) -> None:
+    def __init__(self, tenants: Sequence[Any] | None = None) -> None:
         self._tasks: dict[Hashable, asyncio.Future[Any]] = {}
+        self.tenants = tenants
+        """The tenants the pass covers, when it was told."""
 
     def __len__(self) -> int:
         return len(self._tasks)
@@ -69,9 +71,10 @@ class PassCache:
 
 
 @contextmanager
-def sweep() -> Iterator[PassCache]:
-    """Open a pass: reads made by tasks started inside it (they inherit the context) are shared."""
-    cache = PassCache()
+def sweep(tenants: Sequence[Any] | None = None) -> Iterator[PassCache]:
+    """Open a pass (over ``tenants``, if given): reads made by tasks started inside it (they inherit the
+    context) are shared."""
+    cache = PassCache(tenants)
     token = _CURRENT.set(cache)
     try:
         yield cache

@@ -315,7 +315,7 @@ class Engine:
         """
         selected = self.fleet.select(tenants)
         chosen = tuple(groups) if groups else CHECK_GROUPS
-        with pass_cache.sweep() as cache:
+        with pass_cache.sweep(selected) as cache:
             batches = await asyncio.gather(*(self._run_tenant(tenant, chosen) for tenant in selected))
             if "config" in chosen:
                 batches.append(await self._run_fleet(frozenset(t.name for t in selected), publish=False))

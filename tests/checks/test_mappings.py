@@ -620,11 +620,15 @@ def test_network_error_classes(exc: BaseException, kind: str) -> None:
 
 
 def test_a_size_the_server_did_not_give_is_unknown_with_its_reason() -> None:
-    sizes = {"asked": frozenset({"x", "gone"}), "on_disk": {"x": 4096}}
+    sizes = {"asked": frozenset({"x", "gone"}), "command": "listDatabases", "on_disk": {"x": 4096}}
     assert db.size_on_disk(sizes, "x", ()) == (4096, None)
     assert db.size_on_disk(sizes, "gone", ()) == (None, "not listed by listDatabases")
     assert db.size_on_disk(sizes, "later", ()) == (None, "not asked yet")
     assert db.size_on_disk({"late": True}, "x", ())[0] is None
+    assert db.stats_on_disk({"totalSize": 90, "storageSize": 50, "indexSize": 40}) == 90
+    assert db.stats_on_disk({"storageSize": 50, "indexSize": 40}) == 90
+    reply = {"databases": [{"name": "x", "sizeOnDisk": 7}, {"name": "other", "sizeOnDisk": 9}]}
+    assert db.listed_on_disk(reply, ["x", "gone"]) == {"x": 7}
     verdict = db.decide(db.DbProbe("h:1/x", "x", latency_ms=1.0, version="8.0", company_count=1))
     assert verdict.status == Status.OK
     assert verdict.summary.endswith("? on disk")
@@ -640,6 +644,8 @@ def test_the_sizes_ask_names_the_fleets_databases_reached_with_the_same_client(
         TenantFiles("d", "mongodb://h2:27017/dd"),
     ])
     a, _, c, d = fleet.tenants
-    assert db.databases_by_client(fleet) == {
+    assert db.size_command(["da"]) == "dbStats"
+    assert db.size_command(["da", "db"]) == "listDatabases"
+    assert db.databases_by_client(fleet.tenants) == {
         a.mongo.cluster_key: ["da", "db"], c.mongo.cluster_key: ["dc"], d.mongo.cluster_key: ["dd"]
     }

@@ -203,3 +203,23 @@ async def test_more_company_documents_than_one_read_holds_are_counted_exactly(
     finally:
         await engine.stop()
     assert (db.status, db.details["company_count"]) == (Status.WARN, COMPANY_READ_LIMIT + 2)
+
+
+async def test_a_pass_over_one_tenant_asks_its_size_alone_with_dbstats(
+    tmp_path: Path, store: ResultStore, mongo_url: str
+) -> None:
+    fleet = seeded_fleet(tmp_path, mongo_url, {"a": 1, "b": 1, "c": 1})
+    counter = CommandCounter()
+    ctx = CheckContext.create(fleet)
+    ctx.clients = MongoClients(timeout_s=10, event_listeners=[counter])
+    engine = Engine(fleet, store=store, ctx=ctx, jitter=False)
+    try:
+        [result] = await engine.run_once(tenants=["b"], groups=["db"])
+        whole = await engine.run_once(groups=["db"])
+    finally:
+        await engine.stop()
+        await ctx.aclose()
+    assert result.details["size_on_disk"] > 0
+    assert all(r.details["size_on_disk"] > 0 for r in whole)
+    assert counter.sent["dbStats"] == 1
+    assert counter.sent["listDatabases"] == 1
