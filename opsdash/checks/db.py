@@ -39,7 +39,7 @@ from opsdash.engine.pass_cache import joined, shared
 
 CHECK_ID = "db"
 SIZES_RETRY_S = 60.0
-"""How long a failed ``listDatabases`` stands before it is asked again."""
+"""How long a failed ask for the sizes stands before it is sent again."""
 
 
 @dataclass(frozen=True)

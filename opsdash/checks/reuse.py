@@ -8,10 +8,10 @@
   rather than started again, so that each stuck source holds one thread, not one per run.
 - The scheduled isolation check compares each tenant as its own config run last read it (``loaded``), if
   that read is recent, instead of reading the whole fleet again within one deadline.
-- Slow-changing server facts, the databases' sizes on disk (one ``listDatabases`` per client) and a
-  cluster's ``buildInfo`` (its version), are asked again only when older than ``FACTS_MAX_AGE_S``: they
-  change over hours or at an upgrade, not between two 15 s polls. An ask still running is joined rather
-  than sent again (``fact_read``), so the tenants of one cluster share it in a pass and in scheduled runs.
+- Slow-changing server facts, the databases' sizes on disk (one ask per client) and a cluster's
+  ``buildInfo`` (its version), are asked again only when older than ``FACTS_MAX_AGE_S``: they change
+  over hours or at an upgrade, not between two 15 s polls. An ask still running is joined rather than
+  sent again (``fact_read``), so the tenants of one cluster share it in a pass and in scheduled runs.
 
 One ``Reuse`` belongs to one ``CheckContext``, so it lives as long as the engine that owns it.
 """
@@ -65,7 +65,7 @@ class Reuse:
     fact_reads: dict[Hashable, asyncio.Future[Any]] = field(default_factory=dict)
     """The latest ask of each fact, by key, while it may still be running."""
     databases_by_client: tuple[object, dict[Hashable, list[str]]] | None = None
-    """The fleet's database names by client, with the fleet they were listed from."""
+    """Database names by client, with the tenants (a pass's or the fleet's) they were listed from."""
     fleet_wide: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     """Fleet-wide results by check id, with the inputs they were computed from."""
     env_reads: dict[str, asyncio.Future[EnvValues]] = field(default_factory=dict)
