@@ -22,7 +22,7 @@ from opsdash.testing.fleetfile import TenantFiles
 from opsdash.testing.mongo_server import database_url
 from opsdash.testing.seed import healthy_company, seed_company
 from tests.checks.conftest import FleetFactory
-from tests.engine.test_pass_cache import CommandCounter
+from tests.engine.test_pass_cache import count_commands
 
 DEADLINE_SLACK = 1.2
 """The issue's bound: a hung check ends within its deadline plus 20%."""
@@ -199,9 +199,8 @@ async def test_the_tenants_of_one_cluster_share_one_listdatabases_for_their_size
     for name in names:
         seed_company(mongo_url, name, healthy_company())
     fleet = make_fleet([TenantFiles(name, database_url(mongo_url, name)) for name in names])
-    counter = CommandCounter()
     ctx = make_ctx(fleet)
-    ctx.clients = MongoClients(timeout_s=5, event_listeners=[counter])
+    counter = count_commands(ctx, timeout_s=5)
     runs = [run_group(ctx, tenant, "db", 3.0) for tenant in fleet.tenants]
     results = [result for [result] in await asyncio.gather(*runs)]
     assert [r.status for r in results] == [Status.OK] * 3, [r.summary for r in results]
@@ -220,9 +219,8 @@ async def test_sizes_the_server_refuses_leave_the_check_ok_and_are_asked_again_l
 ) -> None:
     seed_company(db_url, db_name(db_url), healthy_company())
     fleet = one_tenant(make_fleet, db_url)
-    counter = CommandCounter()
     ctx = make_ctx(fleet)
-    ctx.clients = MongoClients(timeout_s=5, app_name=app_name, event_listeners=[counter])
+    counter = count_commands(ctx, timeout_s=5, app_name=app_name)
     arm(app_name, failCommands=["dbStats"], errorCode=13)
     tenant = fleet.tenants[0]
     [refused] = await run_group(ctx, tenant, "db", 3.0)

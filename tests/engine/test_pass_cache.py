@@ -42,6 +42,13 @@ class CommandCounter(monitoring.CommandListener):
         pass
 
 
+def count_commands(ctx: CheckContext, timeout_s: float = 10, **options: Any) -> CommandCounter:
+    """Give ``ctx`` clients whose every command is counted; return the counter."""
+    counter = CommandCounter()
+    ctx.clients = MongoClients(timeout_s=timeout_s, event_listeners=[counter], **options)
+    return counter
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[ResultStore]:
     with ResultStore(tmp_path / "state" / "opsdash.sqlite3") as opened:
@@ -132,9 +139,8 @@ async def test_a_db_and_config_pass_reads_each_company_once_and_asks_the_cluster
     tmp_path: Path, store: ResultStore, mongo_url: str
 ) -> None:
     fleet = seeded_fleet(tmp_path, mongo_url, {"a": 1, "b": 1, "c": 2})
-    counter = CommandCounter()
     ctx = CheckContext.create(fleet)
-    ctx.clients = MongoClients(timeout_s=10, event_listeners=[counter])
+    counter = count_commands(ctx)
     engine = Engine(fleet, store=store, ctx=ctx, jitter=False)
     try:
         results = await engine.run_once(groups=["db", "config"])
@@ -209,9 +215,8 @@ async def test_a_pass_over_one_tenant_asks_its_size_alone_with_dbstats(
     tmp_path: Path, store: ResultStore, mongo_url: str
 ) -> None:
     fleet = seeded_fleet(tmp_path, mongo_url, {"a": 1, "b": 1, "c": 1})
-    counter = CommandCounter()
     ctx = CheckContext.create(fleet)
-    ctx.clients = MongoClients(timeout_s=10, event_listeners=[counter])
+    counter = count_commands(ctx)
     engine = Engine(fleet, store=store, ctx=ctx, jitter=False)
     try:
         [result] = await engine.run_once(tenants=["b"], groups=["db"])

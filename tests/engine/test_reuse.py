@@ -16,13 +16,12 @@ from opsdash.checks.context import CheckContext
 from opsdash.checks.reuse import FACTS_MAX_AGE_S, Reuse
 from opsdash.config.envsource import DotenvFile
 from opsdash.config.fleet import load_fleet
-from opsdash.engine.mongo import MongoClients
 from opsdash.engine.scheduler import Engine
 from opsdash.engine.store import ResultStore
 from opsdash.testing.fleetfile import TenantFiles, write_fleet
 from opsdash.testing.mongo_server import database_url
 from opsdash.testing.seed import healthy_company, seed_company
-from tests.engine.test_pass_cache import CommandCounter
+from tests.engine.test_pass_cache import count_commands
 
 FLAGS_ON = {"USE_DB_CLOUDINARY": "true", "USE_DB_WHATSAPP": "true"}
 
@@ -58,9 +57,8 @@ async def test_a_warm_pass_reuses_unchanged_tenants_and_sees_every_change(
         for name, database in databases.items()
     ]
     fleet = load_fleet(write_fleet(tmp_path, tenants, tables={"state": {"dir": "state"}}))
-    counter = CommandCounter()
     ctx = CheckContext.create(fleet)
-    ctx.clients = MongoClients(timeout_s=10, event_listeners=[counter])
+    counter = count_commands(ctx)
     engine = Engine(fleet, store=store, ctx=ctx, jitter=False)
     try:
         first = await engine.run_once(groups=["db", "config"])
