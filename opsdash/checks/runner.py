@@ -491,16 +491,10 @@ def sharing_groups(profiles: Sequence[isolation.TenantProfile]) -> list[list[int
 
     owner: dict[tuple[Any, ...], int] = {}
     for i, p in enumerate(profiles):
-        keys: list[tuple[Any, ...]] = [("db", p.database, a) for a in p.db_addresses]
-        if p.whatsapp_phone_id:
-            keys.append(("whatsapp", p.whatsapp_phone_id))
-        if p.cloudinary:
-            keys.append(("cloudinary", p.cloudinary))
-        if p.smtp:
-            keys.append(("smtp", p.smtp))
-        for key in keys:
-            first = owner.setdefault(key, i)
-            parent[root(i)] = root(first)
+        for _, keys in isolation.identities(p):
+            for key in keys:
+                first = owner.setdefault(key, i)
+                parent[root(i)] = root(first)
     groups: dict[int, list[int]] = {}
     for i in range(len(profiles)):
         groups.setdefault(root(i), []).append(i)
@@ -528,9 +522,8 @@ async def run_fleet(ctx: CheckContext, deadline_s: float) -> list[CheckResult]:
     Inside a pass (the engine runs the scheduled check in one of its own), each cluster's addresses are
     looked up once, and a tenant whose reads this pass already made, or whose own config run loaded it
     recently, is profiled at once; only the others are read (bounded by ``poll.max_concurrency``). A
-    result is scrubbed of the secrets of the tenants it can name: its own and those it shares something
-    with. While no profile changes, the verdicts of the previous run stand (stamped with this run's
-    time)."""
+    result is scrubbed of the secrets of the tenants it names: its own and those in its ``shared_with``.
+    While no profile changes, the verdicts of the previous run stand (stamped with this run's time)."""
     started = datetime.now(UTC)
     deadline = Deadline(deadline_s * WORK_SHARE)
     tenants = list(ctx.fleet.tenants)
@@ -559,11 +552,13 @@ async def run_fleet(ctx: CheckContext, deadline_s: float) -> list[CheckResult]:
         return [result.model_copy(update=now) for result in kept[1]]
     out: list[CheckResult | None] = [None] * len(profiles)
     for group in sharing_groups(profiles):
-        scrubber = Scrubber(secret for i in group for secret in ready[i][2])
         members = [profiles[i] for i in group]
         verdicts = isolation.results(members, started, deadline.elapsed(), notes)
+        secrets_of = {profiles[i].tenant: ready[i][2] for i in group}
         for i, result in zip(group, verdicts, strict=True):
-            out[i] = scrubber.result(result)
+            named = result.details.get("shared_with") or {}
+            secrets = [*ready[i][2], *(secret for other in named for secret in secrets_of[other])]
+            out[i] = Scrubber(secrets).result(result)
     results = [r for r in out if r is not None]
     ctx.reuse.fleet_wide[isolation.CHECK_ID] = (inputs, results)
     return results

@@ -568,6 +568,58 @@ def test_isolation_different_things_are_ok(a: dict[str, Any], b: dict[str, Any])
     assert {v.status for v in verdicts.values()} == {Status.OK}
 
 
+def test_isolation_names_every_tenant_of_a_small_group_and_each_thing_shared() -> None:
+    relay = {"smtp": ("smtp.x", "u", "fp1")}
+    verdicts = isolation.decide(
+        [
+            profile("alpha", whatsapp_phone_id="42", **relay),
+            profile("beta", whatsapp_phone_id="42", **relay),
+            profile("gamma", **relay),
+            profile("delta"),
+        ]
+    )
+    assert verdicts["alpha"].summary == (
+        "alpha shares WhatsApp phone number id 42 with beta;"
+        " shares SMTP credentials (u at smtp.x) with beta, gamma"
+    )
+    assert verdicts["alpha"].details == {
+        "shared_with": {
+            "beta": ["WhatsApp phone number id 42", "SMTP credentials (u at smtp.x)"],
+            "gamma": ["SMTP credentials (u at smtp.x)"],
+        },
+        "shared_with_count": 2,
+    }
+    assert verdicts["gamma"].summary == "gamma shares SMTP credentials (u at smtp.x) with alpha, beta"
+    assert verdicts["delta"].status == Status.OK
+
+
+def test_isolation_of_a_thousand_tenants_on_one_smtp_relay_stays_one_short_line_each() -> None:
+    relay = {"smtp": ("smtp.relay.example", "mailer", "fp")}
+    profiles = [profile(f"t{i:04d}", **relay) for i in range(1_000)]
+    profiles[7] = profile("t0007", whatsapp_phone_id="42", **relay)
+    profiles[900] = profile("t0900", whatsapp_phone_id="42", **relay)
+    verdicts = isolation.decide(profiles)
+    assert {v.status for v in verdicts.values()} == {Status.WARN}
+    assert verdicts["t0000"].summary == (
+        "t0000 shares SMTP credentials (mailer at smtp.relay.example) with 999 tenants: "
+        "t0001, t0002, t0003, t0004, t0005 and 994 more"
+    )
+    assert verdicts["t0900"].summary == (
+        "t0900 shares WhatsApp phone number id 42 with t0007; shares SMTP credentials "
+        "(mailer at smtp.relay.example) with 999 tenants: t0000, t0001, t0002, t0003, t0004 and 994 more"
+    )
+    assert max(len(v.summary) for v in verdicts.values()) < 250
+    for name, verdict in verdicts.items():
+        named = verdict.details["shared_with"]
+        assert verdict.details["shared_with_count"] == 999
+        assert len(named) <= isolation.NAMED_IN_DETAILS + 2 * isolation.NAMED_IN_SUMMARY
+        assert name not in named
+        assert all(other in named for other in verdict.summary.split(": ")[-1].split(" and ")[0].split(", "))
+    assert verdicts["t0900"].details["shared_with"]["t0007"] == [
+        "WhatsApp phone number id 42", "SMTP credentials (mailer at smtp.relay.example)"
+    ]
+
+
 def test_isolation_never_shows_the_smtp_password() -> None:
     company = healthy_company(smtpPass="canary-smtp-pass")
     res = resolve_tenant("a", DEFAULT_CATALOG, {}, CompanyRead(documents=(company,)))
