@@ -259,7 +259,10 @@ def cluster_latency_ms(
     """Round trip of a ping to the tenant's cluster (or the driver's error); once per cluster per pass,
     as latency is a property of the path to the cluster, not of one database on it."""
     client = ctx.clients.client_for(tenant.mongo)
-    return shared(("ping", tenant.mongo.cluster_key), lambda: _timed_ping(client, timeout_s))
+    return shared(
+        ("ping", tenant.mongo.cluster_key),
+        lambda: ctx.clients.read(tenant.mongo, lambda: _timed_ping(client, timeout_s)),
+    )
 
 
 async def _answers(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> tuple[Any, ...]:

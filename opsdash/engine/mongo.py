@@ -2,6 +2,11 @@
 
 Within a pass (``opsdash.engine.pass_cache.sweep``) a tenant's Company documents are read once and a
 cluster's ``buildInfo`` is asked once, whichever check asks first.
+
+A cluster that a check's read found unreachable (no server could be selected, or the server stopped
+answering) is an outage of every tenant on that client: until a read reaches it again, one read at a
+time tries it and the others end at once with the same error, instead of each holding a concurrency
+slot until its own deadline while the healthy clusters' checks wait for one.
 """
 
 from __future__ import annotations
@@ -10,8 +15,10 @@ import asyncio
 import logging
 import re
 import socket
-from collections.abc import Iterable, Sequence
-from typing import Any
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import bson
 import pymongo
@@ -47,7 +54,34 @@ RAW_DOCUMENTS: CodecOptions[RawBSONDocument] = CodecOptions(document_class=RawBS
 DECODED: CodecOptions[dict[str, Any]] = CodecOptions(tz_aware=True)
 _AUTH_CODES = {13, 18, 8000}
 CLOSE_TIMEOUT_S = 2.0
+OUTAGE_ERRORS = (ServerSelectionTimeoutError, NetworkTimeout)
+"""Driver errors that say the cluster did not answer: every read on the same client ends the same way."""
 log = logging.getLogger(__name__)
+Answer = TypeVar("Answer")
+
+
+@dataclass
+class Outage:
+    """A cluster found unreachable: the error that showed it, since when, and whether a read is trying it."""
+
+    error: PyMongoError
+    since: float
+    probing: bool = False
+
+
+@dataclass(frozen=True)
+class Admission:
+    """Leave for one read: ``probe`` when it is the one read trying a cluster that is down."""
+
+    probe: bool = False
+
+
+def unreached(outage: Outage, now: float) -> PyMongoError:
+    """The error a read not sent to a down cluster reports: the outage's own, saying so."""
+    first = str(outage.error).split(", Timeout:")[0].split(", topology_description")[0]
+    reason = _DRIVER_NOISE.sub("", first)
+    note = f" (cluster unreachable for {now - outage.since:.0f} s: not asked again until a read reaches it)"
+    return type(outage.error)(reason + note)
 
 
 class MongoClients:
@@ -64,6 +98,7 @@ class MongoClients:
         self._listeners = list(event_listeners)
         self._clients: dict[tuple[Any, ...], AsyncMongoClient[dict[str, Any]]] = {}
         self._by_target: dict[MongoTarget, AsyncMongoClient[dict[str, Any]]] = {}
+        self._outages: dict[tuple[Any, ...], Outage] = {}
 
     def __len__(self) -> int:
         return len(self._clients)
@@ -90,6 +125,50 @@ class MongoClients:
             self._clients[key] = client
         self._by_target[target] = client
         return client
+
+    def admit(self, target: MongoTarget) -> Admission | PyMongoError:
+        """Leave to send a read to the target's cluster, or, while it is down and another read is trying
+        it, the error to report at once."""
+        outage = self._outages.get(target.cluster_key)
+        if outage is None:
+            return Admission()
+        if not outage.probing:
+            outage.probing = True
+            return Admission(probe=True)
+        return unreached(outage, time.monotonic())
+
+    def settle(self, target: MongoTarget, admission: Admission, outcome: object) -> None:
+        """Record what an admitted read found: an outage error marks the cluster down (or keeps it so), any
+        other outcome means a server answered. ``outcome`` None: the read was cancelled."""
+        key = target.cluster_key
+        outage = self._outages.get(key)
+        if isinstance(outcome, OUTAGE_ERRORS):
+            if outage is None:
+                self._outages[key] = Outage(outcome, time.monotonic())
+            else:
+                outage.error = outcome
+                if admission.probe:
+                    outage.probing = False
+        elif outcome is None:
+            if outage is not None and admission.probe:
+                outage.probing = False
+        else:
+            self._outages.pop(key, None)
+
+    async def read(
+        self, target: MongoTarget, send: Callable[[], Awaitable[Answer | PyMongoError]]
+    ) -> Answer | PyMongoError:
+        """``send()``'s answer or error, through the target's cluster's outage state (see the module)."""
+        admission = self.admit(target)
+        if not isinstance(admission, Admission):
+            return admission
+        try:
+            outcome = await send()
+        except BaseException:
+            self.settle(target, admission, None)
+            raise
+        self.settle(target, admission, outcome)
+        return outcome
 
     async def close(self) -> None:
         """Close every client, each within ``CLOSE_TIMEOUT_S``: the async driver can deadlock in
@@ -176,12 +255,17 @@ async def _find_company(clients: MongoClients, tenant: Tenant, timeout_s: float)
         "batchSize": COMPANY_READ_LIMIT,
         "singleBatch": True,
     }
-    try:
-        with pymongo.timeout(timeout_s):
-            reply = await database.command(query, codec_options=RAW_DOCUMENTS)
-    except PyMongoError as exc:
-        return exc
-    return tuple(reply["cursor"]["firstBatch"])
+
+
+    async def send() -> CompanyDocuments:
+        try:
+            with pymongo.timeout(timeout_s):
+                reply = await database.command(query, codec_options=RAW_DOCUMENTS)
+        except PyMongoError as exc:
+            return exc
+        return tuple(reply["cursor"]["firstBatch"])
+
+    return await clients.read(tenant.mongo, send)
 
 
 def decoded(documents: Sequence[RawBSONDocument]) -> tuple[dict[str, Any], ...]:
@@ -221,7 +305,10 @@ def start_build_info(
 ) -> asyncio.Future[dict[str, Any] | PyMongoError]:
     """Start asking the cluster's ``buildInfo`` (once per cluster per pass)."""
     client = clients.client_for(target)
-    return shared(("buildInfo", target.cluster_key), lambda: _ask_build_info(client, timeout_s))
+    return shared(
+        ("buildInfo", target.cluster_key),
+        lambda: clients.read(target, lambda: _ask_build_info(client, timeout_s)),
+    )
 
 
 async def build_info(

@@ -166,3 +166,30 @@ async def test_a_tenant_whose_db_blocks_every_command_does_not_blind_the_others(
             )
         urls["hung"] = database_url(own.url, "hung")
         await assert_hung_tenant_does_not_blind_the_others(tmp_path, store, urls)
+
+
+async def test_the_tenants_of_a_cluster_found_unreachable_do_not_each_wait_for_it(
+    tmp_path: Path, store: ResultStore, mongo_url: str, hanging: HangingListener
+) -> None:
+    """Once a read finds a cluster unreachable, one read at a time tries it and its other tenants end at
+    once with its error: twelve tenants on a wedged cluster, two slots, a 1 s timeout. Before, each held
+    a slot for its whole timeout (12 s of the pass) while the healthy tenants waited behind them."""
+    urls = seeded_urls(mongo_url, ["ok1", "ok2"], tmp_path.name[-20:])
+    host, port = hanging.address
+    dead = [f"dead{i}" for i in range(12)]
+    urls.update({name: f"mongodb://{host}:{port}/{name}?directConnection=true" for name in dead})
+    fleet = make_fleet(
+        tmp_path, [*dead, "ok1", "ok2"], poll={"db_timeout": 1, "max_concurrency": 2}, urls=urls
+    )
+    runner = RecordingRunner()
+    engine = Engine(fleet, store=store, runner=runner, jitter=False)  # type: ignore[arg-type]
+    try:
+        results = await engine.run_once(groups=["db", "config"])
+    finally:
+        await engine.stop()
+    db = {r.tenant: r for r in results if r.check == "db"}
+    assert {name: db[name].status for name in dead} == dict.fromkeys(dead, Status.CRIT)
+    assert {db[name].error_class for name in dead} == {"timeout"}
+    assert (db["ok1"].status, db["ok2"].status) == (Status.OK, Status.OK)
+    waited = [t for t, g, s, e in runner.runs if t in dead and g == "db" and e - s >= 0.5]
+    assert len(waited) <= 3, waited
