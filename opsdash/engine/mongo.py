@@ -98,7 +98,7 @@ class MongoClients:
         self._listeners = list(event_listeners)
         self._clients: dict[tuple[Any, ...], AsyncMongoClient[dict[str, Any]]] = {}
         self._by_target: dict[MongoTarget, AsyncMongoClient[dict[str, Any]]] = {}
-        self._outages: dict[tuple[Any, ...], Outage] = {}
+        self._outages: dict[AsyncMongoClient[dict[str, Any]], Outage] = {}
 
     def __len__(self) -> int:
         return len(self._clients)
@@ -129,7 +129,7 @@ class MongoClients:
     def admit(self, target: MongoTarget) -> Admission | PyMongoError:
         """Leave to send a read to the target's cluster, or, while it is down and another read is trying
         it, the error to report at once."""
-        outage = self._outages.get(target.cluster_key)
+        outage = self._outages.get(self.client_for(target))
         if outage is None:
             return Admission()
         if not outage.probing:
@@ -140,7 +140,7 @@ class MongoClients:
     def settle(self, target: MongoTarget, admission: Admission, outcome: object) -> None:
         """Record what an admitted read found: an outage error marks the cluster down (or keeps it so), any
         other outcome means a server answered. ``outcome`` None: the read was cancelled."""
-        key = target.cluster_key
+        key = self.client_for(target)
         outage = self._outages.get(key)
         if isinstance(outcome, OUTAGE_ERRORS):
             if outage is None:
@@ -178,6 +178,7 @@ class MongoClients:
         sockets go with the event loop or the process."""
         clients, self._clients = list(self._clients.values()), {}
         self._by_target = {}
+        self._outages = {}
         for client in clients:
             try:
                 async with asyncio.timeout(CLOSE_TIMEOUT_S):
@@ -255,7 +256,6 @@ async def _find_company(clients: MongoClients, tenant: Tenant, timeout_s: float)
         "batchSize": COMPANY_READ_LIMIT,
         "singleBatch": True,
     }
-
 
     async def send() -> CompanyDocuments:
         try:
