@@ -6,12 +6,16 @@ its env and its Company documents, and every tenant on a cluster asks for the sa
 runs, each group on its own clock) ``memo`` just runs the read.
 
 Readers must return their failures as values rather than raise them: a shared task outlives any one
-caller's deadline.
+caller's deadline. What a read raises all the same is logged (at debug level) when it ends, rather than
+left for asyncio to report as "never retrieved" once its callers have gone: the async MongoDB driver,
+cancelled in the middle of a server selection, can end the read with an error of its own ("Lock is not
+acquired").
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -20,6 +24,18 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 _CURRENT: ContextVar[PassCache | None] = ContextVar("opsdash_pass_cache", default=None)
+log = logging.getLogger(__name__)
+
+
+def _started(read: Callable[[], Awaitable[T]]) -> asyncio.Future[T]:
+    task = asyncio.ensure_future(read())
+    task.add_done_callback(_seen)
+    return task
+
+
+def _seen(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("a shared read raised %r", task.exception())
 
 
 class PassCache:
@@ -37,7 +53,7 @@ class PassCache:
         """The shared task for ``key``, started now by the first caller."""
         task = self._tasks.get(key)
         if task is None:
-            task = asyncio.ensure_future(read())
+            task = _started(read)
             self._tasks[key] = task
         return task
 
@@ -104,7 +120,7 @@ def shared(key: Hashable, read: Callable[[], Awaitable[T]]) -> asyncio.Future[T]
     :func:`joined`. Lets a check start several reads before waiting for any."""
     cache = _CURRENT.get()
     if cache is None:
-        return asyncio.ensure_future(read())
+        return _started(read)
     return cache.start(key, read)
 
 

@@ -4,7 +4,9 @@ cluster is pinged and asked for buildInfo once, and the results are the same as 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import logging
 import weakref
 from collections import Counter
 from collections.abc import Iterator
@@ -53,6 +55,38 @@ def count_commands(ctx: CheckContext, timeout_s: float = 10, **options: Any) -> 
 def store(tmp_path: Path) -> Iterator[ResultStore]:
     with ResultStore(tmp_path / "state" / "opsdash.sqlite3") as opened:
         yield opened
+
+
+@pytest.mark.parametrize("in_a_pass", [False, True])
+async def test_a_read_that_raises_when_cancelled_is_not_reported_as_never_retrieved(
+    in_a_pass: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A read its callers no longer wait for is cancelled without being awaited (the db check's own reads
+    when it gives up; a pass's leftovers when the engine stops). The async driver, cancelled in the middle
+    of a server selection, can end it with an error of its own, which asyncio used to log as "never
+    retrieved", with a traceback, once the task was collected."""
+    caplog.set_level(logging.DEBUG)
+    started = asyncio.Event()
+
+    async def read() -> str:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            raise RuntimeError("Lock is not acquired") from None
+        return "never"
+
+    with pass_cache.sweep() if in_a_pass else contextlib.nullcontext():
+        task = pass_cache.shared("company", read)
+        await started.wait()
+        task.cancel()
+        await asyncio.wait([task])
+    assert task.done() and not task.cancelled()
+    del task
+    gc.collect()
+    messages = [r.getMessage() for r in caplog.records]
+    assert not [m for m in messages if "never retrieved" in m], messages
+    assert "a shared read raised RuntimeError('Lock is not acquired')" in messages
 
 
 async def test_a_read_runs_once_per_pass_and_every_time_outside_one() -> None:
