@@ -158,12 +158,22 @@ class MongoClients:
     async def read(
         self, target: MongoTarget, send: Callable[[], Awaitable[Answer | PyMongoError]]
     ) -> Answer | PyMongoError:
-        """``send()``'s answer or error, through the target's cluster's outage state (see the module)."""
+        """``send()``'s answer or error, through the target's cluster's outage state (see the module).
+
+        A read cancelled at a deadline ends cancelled, so that the deadline ends its run as a timeout:
+        the async driver, cancelled in the middle of a server selection, raises ``RuntimeError: Lock is
+        not acquired`` from its topology lock instead, and the run crashed to UNKNOWN."""
         admission = self.admit(target)
         if not isinstance(admission, Admission):
             return admission
         try:
             outcome = await send()
+        except RuntimeError:
+            self.settle(target, admission, None)
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError from None
+            raise
         except BaseException:
             self.settle(target, admission, None)
             raise

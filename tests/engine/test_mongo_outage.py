@@ -9,6 +9,7 @@ import pytest
 from pymongo.errors import AutoReconnect, NetworkTimeout, OperationFailure, ServerSelectionTimeoutError
 
 from opsdash.config.fleet import parse_mongo_url
+from opsdash.engine import pass_cache
 from opsdash.engine.mongo import Admission, MongoClients, classify_mongo_error, describe_mongo_error
 
 OPTIONS = "?directConnection=true&authSource=admin"
@@ -100,3 +101,30 @@ async def test_read_sends_only_what_it_is_let_send_and_settles_a_cancelled_try()
     with pytest.raises(asyncio.CancelledError):
         await trying
     assert clients.admit(DOWN) == Admission(probe=True)
+
+
+async def test_a_read_cancelled_at_its_deadline_ends_as_a_timeout_when_the_driver_raises_instead() -> None:
+    """The async driver, cancelled in the middle of a server selection, raises ``RuntimeError: Lock is
+    not acquired``; the deadline around the read must still end it as a timeout, not crash the run.
+    (Inside a pass a caller's deadline leaves the shared read running, so only outside one does the
+    caller's cancellation reach the driver.)"""
+    clients = MongoClients()
+    started = asyncio.Event()
+
+    async def wedged() -> object:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            raise RuntimeError("Lock is not acquired") from None
+        return ("never",)
+
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(None) as deadline:
+            read = pass_cache.shared("company", lambda: clients.read(DOWN, wedged))
+            waiting = asyncio.ensure_future(pass_cache.joined(read))
+            await started.wait()
+            deadline.reschedule(asyncio.get_running_loop().time())
+            await waiting
+    assert read.cancelled()
+    assert clients.admit(DOWN) == Admission()
