@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from opsdash.config.envsource import DotenvFile, EnvSource
+from opsdash.engine.pass_cache import start_read
 
 FACTS_MAX_AGE_S = 300.0
 T = TypeVar("T")
@@ -97,8 +98,7 @@ class Reuse:
         it shielded: a caller that gives up leaves it to the next."""
         running = self.env_reads.get(source.label)
         if running is None or running.done():
-            running = asyncio.ensure_future(asyncio.to_thread(source.read))
-            running.add_done_callback(_retrieve)
+            running = start_read(lambda: asyncio.to_thread(source.read))
             self.env_reads[source.label] = running
         return running
 
@@ -158,13 +158,6 @@ class Reuse:
         the future shielded: a caller that gives up leaves it to the others."""
         running = self.fact_reads.get(key)
         if running is None or running.done():
-            running = asyncio.ensure_future(ask())
-            running.add_done_callback(_retrieve)
+            running = start_read(ask)
             self.fact_reads[key] = running
         return running
-
-
-def _retrieve(read: asyncio.Future[Any]) -> None:
-    """Mark a read's failure as seen: every caller may have given up on it before it ended."""
-    if not read.cancelled():
-        read.exception()

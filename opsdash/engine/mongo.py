@@ -78,8 +78,7 @@ class Admission:
 
 def unreached(outage: Outage, now: float) -> PyMongoError:
     """The error a read not sent to a down cluster reports: the outage's own, saying so."""
-    first = str(outage.error).split(", Timeout:")[0].split(", topology_description")[0]
-    reason = _DRIVER_NOISE.sub("", first)
+    reason = _DRIVER_NOISE.sub("", _first_part(outage.error))
     note = f" (cluster unreachable for {now - outage.since:.0f} s: not asked again until a read reaches it)"
     return type(outage.error)(reason + note)
 
@@ -231,9 +230,13 @@ def classify_mongo_error(exc: BaseException) -> ErrorClass:
 _DRIVER_NOISE = re.compile(r"\s*\(configured timeouts:[^)]*\)")
 
 
+def _first_part(exc: BaseException) -> str:
+    """A driver error's message without the server-selection tail (timeout, topology description)."""
+    return str(exc).split(", Timeout:")[0].split(", topology_description")[0]
+
+
 def _reason(exc: BaseException) -> str:
-    text = str(exc).split(", Timeout:")[0].split(", topology_description")[0]
-    return _DRIVER_NOISE.sub("", text).lower()
+    return _DRIVER_NOISE.sub("", _first_part(exc)).lower()
 
 
 def _refused_or_dns(text: str) -> ErrorClass | None:
@@ -251,8 +254,7 @@ def _refused_or_dns(text: str) -> ErrorClass | None:
 
 def describe_mongo_error(exc: BaseException, secrets: Iterable[str] = ()) -> str:
     """A short, scrubbed, one-line reason for a driver error."""
-    first = str(exc).split(", Timeout:")[0].split(", topology_description")[0]
-    return scrub(f"{type(exc).__name__}: {first}", secrets)[:300]
+    return scrub(f"{type(exc).__name__}: {_first_part(exc)}", secrets)[:300]
 
 
 async def _find_company(clients: MongoClients, tenant: Tenant, timeout_s: float) -> CompanyDocuments:

@@ -6,10 +6,10 @@ its env and its Company documents, and every tenant on a cluster asks for the sa
 runs, each group on its own clock) ``memo`` just runs the read.
 
 Readers must return their failures as values rather than raise them: a shared task outlives any one
-caller's deadline. What a read raises all the same is logged (at debug level) when it ends, rather than
-left for asyncio to report as "never retrieved" once its callers have gone: the async MongoDB driver,
-cancelled in the middle of a server selection, can end the read with an error of its own ("Lock is not
-acquired").
+caller's deadline. What a read raises all the same is marked seen when it ends (``start_read``), rather
+than left for asyncio to report as "never retrieved" once its callers have gone: the async MongoDB
+driver, cancelled in the middle of a server selection, can end the read with an error of its own ("Lock
+is not acquired").
 """
 
 from __future__ import annotations
@@ -27,15 +27,18 @@ _CURRENT: ContextVar[PassCache | None] = ContextVar("opsdash_pass_cache", defaul
 log = logging.getLogger(__name__)
 
 
-def _started(read: Callable[[], Awaitable[T]]) -> asyncio.Future[T]:
+def start_read(read: Callable[[], Awaitable[T]]) -> asyncio.Future[T]:
+    """``read()`` as a task whose failure is marked seen when it ends (logged at debug level, by its type
+    alone, as its text may quote a tenant's data): every caller may have given up on it by then."""
     task = asyncio.ensure_future(read())
     task.add_done_callback(_seen)
     return task
 
 
 def _seen(task: asyncio.Future[Any]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.debug("a shared read raised %r", task.exception())
+    failure = None if task.cancelled() else task.exception()
+    if failure is not None:
+        log.debug("a shared read ended with %s", type(failure).__name__)
 
 
 class PassCache:
@@ -53,7 +56,7 @@ class PassCache:
         """The shared task for ``key``, started now by the first caller."""
         task = self._tasks.get(key)
         if task is None:
-            task = _started(read)
+            task = start_read(read)
             self._tasks[key] = task
         return task
 
@@ -120,7 +123,7 @@ def shared(key: Hashable, read: Callable[[], Awaitable[T]]) -> asyncio.Future[T]
     :func:`joined`. Lets a check start several reads before waiting for any."""
     cache = _CURRENT.get()
     if cache is None:
-        return _started(read)
+        return start_read(read)
     return cache.start(key, read)
 
 

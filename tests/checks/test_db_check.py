@@ -15,14 +15,13 @@ from opsdash.checks import db
 from opsdash.checks.base import Status
 from opsdash.checks.context import CheckContext
 from opsdash.checks.runner import run_group
-from opsdash.config.fleet import Fleet
-from opsdash.engine.mongo import MongoClients
+from opsdash.config.fleet import Fleet, Tenant
 from opsdash.fakes.tcp import HangingListener, closed_port
 from opsdash.testing.fleetfile import TenantFiles
 from opsdash.testing.mongo_server import database_url
 from opsdash.testing.seed import healthy_company, seed_company
 from tests.checks.conftest import FleetFactory
-from tests.engine.test_pass_cache import count_commands
+from tests.engine.test_pass_cache import CommandCounter, count_commands
 
 DEADLINE_SLACK = 1.2
 """The issue's bound: a hung check ends within its deadline plus 20%."""
@@ -61,6 +60,21 @@ def arm(mongo_url: str) -> Iterator[Callable[..., None]]:
 
 def one_tenant(make_fleet: FleetFactory, url: str, db_timeout: float = 5) -> Fleet:
     return make_fleet([TenantFiles("acme", url)], poll={"db_timeout": db_timeout})
+
+
+def armable_tenant(
+    make_fleet: FleetFactory,
+    make_ctx: Callable[[Fleet], CheckContext],
+    db_url: str,
+    app_name: str,
+    db_timeout: float = 5,
+) -> tuple[Tenant, CheckContext, CommandCounter]:
+    """One tenant with a healthy Company, and a context whose clients carry ``app_name`` (what the fail
+    points match) and count the commands they send."""
+    seed_company(db_url, db_name(db_url), healthy_company())
+    fleet = one_tenant(make_fleet, db_url, db_timeout)
+    ctx = make_ctx(fleet)
+    return fleet.tenants[0], ctx, count_commands(ctx, timeout_s=db_timeout, app_name=app_name)
 
 
 async def test_healthy_database_reports_version_latency_size_and_stripped_target(
@@ -152,12 +166,9 @@ async def test_failpoint_errors_are_crit_with_their_class(
     data: dict[str, Any],
     error_class: str,
 ) -> None:
-    seed_company(db_url, db_name(db_url), healthy_company())
-    fleet = one_tenant(make_fleet, db_url)
-    ctx = make_ctx(fleet)
-    ctx.clients = MongoClients(timeout_s=5, app_name=app_name)
+    tenant, ctx, _ = armable_tenant(make_fleet, make_ctx, db_url, app_name)
     arm(app_name, **data)
-    [result] = await run_group(ctx, fleet.tenants[0], "db", 2.0)
+    [result] = await run_group(ctx, tenant, "db", 2.0)
     assert (result.status, result.error_class) == (Status.CRIT, error_class), result.summary
 
 
@@ -168,14 +179,11 @@ async def test_blocked_connection_times_out_within_deadline(
     app_name: str,
     arm: Callable[..., None],
 ) -> None:
-    seed_company(db_url, db_name(db_url), healthy_company())
-    fleet = one_tenant(make_fleet, db_url, db_timeout=30)
-    ctx = make_ctx(fleet)
-    ctx.clients = MongoClients(timeout_s=30, app_name=app_name)
+    tenant, ctx, _ = armable_tenant(make_fleet, make_ctx, db_url, app_name, db_timeout=30)
     arm(app_name, failCommands=["ping"], blockConnection=True, blockTimeMS=5000)
     deadline = 1.0
     started = time.monotonic()
-    [result] = await run_group(ctx, fleet.tenants[0], "db", deadline)
+    [result] = await run_group(ctx, tenant, "db", deadline)
     elapsed = time.monotonic() - started
     assert (result.status, result.error_class) == (Status.CRIT, "timeout"), result.summary
     assert elapsed <= deadline * DEADLINE_SLACK, elapsed
@@ -217,12 +225,8 @@ async def test_sizes_the_server_refuses_leave_the_check_ok_and_are_asked_again_l
     app_name: str,
     arm: Callable[..., None],
 ) -> None:
-    seed_company(db_url, db_name(db_url), healthy_company())
-    fleet = one_tenant(make_fleet, db_url)
-    ctx = make_ctx(fleet)
-    counter = count_commands(ctx, timeout_s=5, app_name=app_name)
+    tenant, ctx, counter = armable_tenant(make_fleet, make_ctx, db_url, app_name)
     arm(app_name, failCommands=["dbStats"], errorCode=13)
-    tenant = fleet.tenants[0]
     [refused] = await run_group(ctx, tenant, "db", 3.0)
     assert refused.status == Status.OK, refused.summary
     assert refused.details["size_on_disk"] is None
@@ -248,11 +252,7 @@ async def test_a_check_that_joins_a_slower_sizes_ask_still_ends_ok_and_on_time(
     app_name: str,
     arm: Callable[..., None],
 ) -> None:
-    seed_company(db_url, db_name(db_url), healthy_company())
-    fleet = one_tenant(make_fleet, db_url, db_timeout=30)
-    tenant = fleet.tenants[0]
-    ctx = make_ctx(fleet)
-    ctx.clients = MongoClients(timeout_s=30, app_name=app_name)
+    tenant, ctx, _ = armable_tenant(make_fleet, make_ctx, db_url, app_name, db_timeout=30)
     arm(app_name, failCommands=["dbStats"], blockConnection=True, blockTimeMS=2_500)
     asked_by_a_longer_run = ctx.reuse.fact_read(
         db.sizes_key(tenant), lambda: db._ask_sizes(ctx, tenant, 10.0)

@@ -148,3 +148,19 @@ def make_fleet(
     tables = {"poll": dict(poll)} if poll else None
     tables = {**(tables or {}), "state": {"dir": "state"}}
     return load_fleet(write_fleet(directory, tenants, tables=tables))
+
+
+def wedged_driver_read(started: asyncio.Event) -> Callable[[], Awaitable[object]]:
+    """A read that waits until cancelled, then does what the async MongoDB driver does when cancelled in
+    the middle of a server selection: raises ``RuntimeError: Lock is not acquired`` from its topology
+    lock instead of the cancellation. ``started`` is set once it waits."""
+
+    async def read() -> object:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            raise RuntimeError("Lock is not acquired") from None
+        return None
+
+    return read

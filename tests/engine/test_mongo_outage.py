@@ -11,6 +11,7 @@ from pymongo.errors import AutoReconnect, NetworkTimeout, OperationFailure, Serv
 from opsdash.config.fleet import parse_mongo_url
 from opsdash.engine import pass_cache
 from opsdash.engine.mongo import Admission, MongoClients, classify_mongo_error, describe_mongo_error
+from tests.engine.fakes import wedged_driver_read
 
 OPTIONS = "?directConnection=true&authSource=admin"
 DOWN = parse_mongo_url(f"mongodb://ops:pw@down.example:27017/a{OPTIONS}", "a")
@@ -110,15 +111,7 @@ async def test_a_read_cancelled_at_its_deadline_ends_as_a_timeout_when_the_drive
     caller's cancellation reach the driver.)"""
     clients = MongoClients()
     started = asyncio.Event()
-
-    async def wedged() -> object:
-        started.set()
-        try:
-            await asyncio.Event().wait()
-        except asyncio.CancelledError:
-            raise RuntimeError("Lock is not acquired") from None
-        return ("never",)
-
+    wedged = wedged_driver_read(started)
     with pytest.raises(TimeoutError):
         async with asyncio.timeout(None) as deadline:
             read = pass_cache.shared("company", lambda: clients.read(DOWN, wedged))
