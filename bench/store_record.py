@@ -91,7 +91,7 @@ def pass_results(
         flapping = index % 100 == 0 and pass_no % 2 == 1
         probe = db_check.DbProbe(
             target="cluster-a.example:27017", database=name, latency_ms=round(rng.uniform(40, 60), 1),
-            version="7.0.14", company_count=2 if flapping else 1, data_size=81_920 + index,
+            version="7.0.14", company_count=2 if flapping else 1, size_on_disk=81_920 + index,
         )
         verdict = db_check.decide(probe)
         out.append(to_result(name, db_check.CHECK_ID, verdict, started=started,
