@@ -269,8 +269,8 @@ async def _answers(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> tuple
     """Latency, Company documents, buildInfo and (the client's sizes, their age), or raise the first
     failure. Every read is sent before any is awaited, and every one is awaited before a failure is
     raised: each ends on the driver's own timeout, and cancelling a driver operation mid-way (server
-    selection) can leave the async driver's topology lock held. Reads shared within a pass outlive a
-    cancelled caller; its own reads are cancelled with it. The sizes' ask is shared by every caller on
+    selection) can leave the async driver's topology lock held. A caller that gives up leaves its reads
+    running (``pass_cache.joined``), inside a pass or outside one. The sizes' ask is shared by every caller on
     the client (``Reuse.fact_read``) and outlives them all; a caller waits for it until ``timeout_s``
     is up, so one that joined an ask started with a longer deadline still ends on time.
     buildInfo and the sizes are asked only when the kept ones are old (``reuse.FACTS_MAX_AGE_S``)."""
@@ -287,13 +287,7 @@ async def _answers(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> tuple
     ]
     if kept_info is None:
         reads.append(start_build_info(ctx.clients, tenant.mongo, timeout_s))
-    own: list[asyncio.Future[Any]] = [] if pass_cache.current() is not None else list(reads)
-    try:
-        answers = [await joined(read) for read in reads]
-    finally:
-        for read in own:
-            if not read.done():
-                read.cancel()
+    answers = [await joined(read) for read in reads]
     failure = next((a for a in answers if isinstance(a, BaseException)), None)
     if failure is not None:
         raise failure

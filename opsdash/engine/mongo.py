@@ -3,6 +3,12 @@
 Within a pass (``opsdash.engine.pass_cache.sweep``) a tenant's Company documents are read once and a
 cluster's ``buildInfo`` is asked once, whichever check asks first.
 
+A read is never cancelled on purpose (see ``pass_cache.joined``): Python 3.11's ``asyncio.wait_for``,
+which the async driver waits on its topology's condition with, can leave the topology lock held by a
+task that no longer exists when the read is cancelled at the wrong moment of a server selection, and
+from then on that client selects no server again, however healthy the cluster. A client whose lock a
+read found broken (``RuntimeError`` from the driver) is replaced by a new one all the same.
+
 A cluster that a check's read found unreachable (no server could be selected, or the server stopped
 answering) is an outage of every tenant on that client: until a read reaches it again, one read at a
 time tries it and the others end at once with the same error, instead of each holding a concurrency
@@ -98,6 +104,7 @@ class MongoClients:
         self._clients: dict[tuple[Any, ...], AsyncMongoClient[dict[str, Any]]] = {}
         self._by_target: dict[MongoTarget, AsyncMongoClient[dict[str, Any]]] = {}
         self._outages: dict[AsyncMongoClient[dict[str, Any]], Outage] = {}
+        self._retired: list[AsyncMongoClient[dict[str, Any]]] = []
 
     def __len__(self) -> int:
         return len(self._clients)
@@ -159,9 +166,10 @@ class MongoClients:
     ) -> Answer | PyMongoError:
         """``send()``'s answer or error, through the target's cluster's outage state (see the module).
 
-        A read cancelled at a deadline ends cancelled, so that the deadline ends its run as a timeout:
-        the async driver, cancelled in the middle of a server selection, raises ``RuntimeError: Lock is
-        not acquired`` from its topology lock instead, and the run crashed to UNKNOWN."""
+        A cancelled read (the engine stopping) ends cancelled, even when the async driver, cancelled in
+        the middle of a server selection, raises ``RuntimeError: Lock is not acquired`` from its
+        topology lock instead. Raised otherwise, that error says the client's lock is broken: the client
+        is retired (``retire``)."""
         admission = self.admit(target)
         if not isinstance(admission, Admission):
             return admission
@@ -172,6 +180,7 @@ class MongoClients:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
                 raise asyncio.CancelledError from None
+            self.retire(target)
             raise
         except BaseException:
             self.settle(target, admission, None)
@@ -179,13 +188,26 @@ class MongoClients:
         self.settle(target, admission, outcome)
         return outcome
 
+    def retire(self, target: MongoTarget) -> None:
+        """Stop handing out the target's client: the driver's own state broke under it. Its tenants get
+        a new client on their next read; the old one is closed with the others."""
+        client = self._by_target.get(target)
+        if client is None:
+            return
+        log.warning("the MongoDB client for %s broke inside the driver; using a new one", target.display)
+        self._clients = {key: known for key, known in self._clients.items() if known is not client}
+        self._by_target = {known: c for known, c in self._by_target.items() if c is not client}
+        self._outages.pop(client, None)
+        self._retired.append(client)
+
     async def close(self) -> None:
         """Close every client, each within ``CLOSE_TIMEOUT_S``: the async driver can deadlock in
         ``close()`` on a topology lock left held by a server selection cancelled at our deadline, and
         a cron'd ``opsdash check`` must never hang on its way out. A client that does not close in time,
         or whose close fails (the same lock, released twice: ``RuntimeError``), is abandoned; its
         sockets go with the event loop or the process."""
-        clients, self._clients = list(self._clients.values()), {}
+        clients, self._clients = [*self._clients.values(), *self._retired], {}
+        self._retired = []
         self._by_target = {}
         self._outages = {}
         for client in clients:

@@ -108,12 +108,12 @@ def current() -> PassCache | None:
 
 
 async def joined(task: asyncio.Future[T]) -> T:
-    """Wait for a task from :func:`shared`. Inside a pass a caller that gives up leaves the task running
-    for the others; outside one the task is this caller's own and is cancelled with it."""
+    """Wait for a task from :func:`shared`. A caller that gives up (cancelled, timed out) leaves the task
+    running, inside a pass for the others and outside one alone: every read ends on its own timeout,
+    and a MongoDB read cancelled in the middle of a server selection can leave its client unable to
+    select a server ever again (see ``opsdash.engine.mongo``)."""
     if task.done():
         return task.result()
-    if _CURRENT.get() is None:
-        return await task
     result: T = await asyncio.shield(task)
     return result
 

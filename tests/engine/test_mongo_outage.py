@@ -104,20 +104,58 @@ async def test_read_sends_only_what_it_is_let_send_and_settles_a_cancelled_try()
     assert clients.admit(DOWN) == Admission(probe=True)
 
 
-async def test_a_read_cancelled_at_its_deadline_ends_as_a_timeout_when_the_driver_raises_instead() -> None:
-    """The async driver, cancelled in the middle of a server selection, raises ``RuntimeError: Lock is
-    not acquired``; the deadline around the read must still end it as a timeout, not crash the run.
-    (Inside a pass a caller's deadline leaves the shared read running, so only outside one does the
-    caller's cancellation reach the driver.)"""
+async def test_a_caller_that_gives_up_at_its_deadline_leaves_the_driver_read_running() -> None:
+    """Outside a pass too (the dashboard's scheduled runs): the driver, cancelled in the middle of a
+    server selection, can leave its topology lock held for good, so a caller's deadline must not reach
+    the read; the read ends on the driver's own timeout."""
     clients = MongoClients()
-    started = asyncio.Event()
-    wedged = wedged_driver_read(started)
+    started, answer = asyncio.Event(), asyncio.Event()
+
+    async def slow() -> object:
+        started.set()
+        await answer.wait()
+        return ("a document",)
+
     with pytest.raises(TimeoutError):
         async with asyncio.timeout(None) as deadline:
-            read = pass_cache.shared("company", lambda: clients.read(DOWN, wedged))
+            read = pass_cache.shared("company", lambda: clients.read(DOWN, slow))
             waiting = asyncio.ensure_future(pass_cache.joined(read))
             await started.wait()
             deadline.reschedule(asyncio.get_running_loop().time())
             await waiting
-    assert read.cancelled()
+    assert not read.done()
+    answer.set()
+    assert await read == ("a document",)
+
+
+async def test_a_cancelled_read_ends_cancelled_when_the_driver_raises_instead() -> None:
+    """The async driver, cancelled in the middle of a server selection, raises ``RuntimeError: Lock is
+    not acquired``; a read cancelled all the same (the engine stopping) must end cancelled, not crash."""
+    clients = MongoClients()
+    started = asyncio.Event()
+    read = asyncio.ensure_future(clients.read(DOWN, wedged_driver_read(started)))
+    await started.wait()
+    first = clients.client_for(DOWN)
+    read.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await read
     assert clients.admit(DOWN) == Admission()
+    assert clients.client_for(DOWN) is first
+
+
+async def test_a_client_whose_driver_lock_broke_is_replaced_for_every_tenant_on_it() -> None:
+    clients = MongoClients()
+    broken = clients.client_for(DOWN)
+    assert clients.client_for(SAME_CLUSTER) is broken
+    clients.settle(DOWN, clients.admit(DOWN), REFUSED)
+
+    async def lock_broke() -> object:
+        raise RuntimeError("cannot wait on un-acquired lock")
+
+    with pytest.raises(RuntimeError):
+        await clients.read(DOWN, lock_broke)
+    fresh = clients.client_for(SAME_CLUSTER)
+    assert fresh is not broken
+    assert clients.client_for(DOWN) is fresh
+    assert clients.admit(DOWN) == Admission()
+    await clients.close()
