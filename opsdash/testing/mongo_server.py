@@ -57,11 +57,15 @@ def wait_for_ping(url: str, deadline_s: float = 30.0, process: subprocess.Popen[
 
 
 class SecantusServer:
-    """``python -m secantus --port P --storage-path :memory: --enable-test-commands`` as a child process."""
+    """``python -m secantus --port P --storage-path :memory: --enable-test-commands`` as a child process,
+    on ``port`` or a free one."""
 
-    def __init__(self, *, storage_path: str = ":memory:", log_path: Path | None = None) -> None:
+    def __init__(
+        self, *, storage_path: str = ":memory:", log_path: Path | None = None, port: int | None = None
+    ) -> None:
         self.storage_path = storage_path
         self.log_path = log_path
+        self.requested_port = port
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -70,7 +74,7 @@ class SecantusServer:
         return f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
 
     def start(self, deadline_s: float = 60.0) -> str:
-        self.port = free_port()
+        self.port = self.requested_port or free_port()
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
             [
