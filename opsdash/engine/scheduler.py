@@ -44,6 +44,8 @@ PUBLISH_EVERY_S = 0.2
 """Scheduled runs' results are recorded and handed on together at most this often: one store transaction
 and one callback for all the runs that ended in the window, rather than one per run (1,000 tenants start
 3,000 runs within seconds)."""
+CLUSTER_GROUPS: tuple[CheckGroup, ...] = ("db", "config")
+"""The groups whose runs read the tenant's cluster: they fail, back off and come back with it."""
 ResultsCallback = Callable[[list[CheckResult], list[Transition]], None]
 JobGroup = CheckGroup | Literal["fleet"]
 
@@ -184,6 +186,7 @@ class Engine:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._in_flight: set[tuple[str | None, JobGroup]] = set()
         self._failures: dict[tuple[str, CheckGroup], int] = {}
+        self._peers: dict[tuple[Any, ...], list[Tenant]] | None = None
         self._delays: dict[tuple[str, CheckGroup], float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._publish_every_s = publish_every_s
@@ -280,19 +283,20 @@ class Engine:
         )
 
     async def stop(self, grace: float | None = None) -> None:
-        """Stop scheduling, wait for in-flight runs (up to ``grace`` seconds, then cancel them), and close
-        the drivers this engine created. Idempotent; a stopped engine can still ``run_once``."""
+        """Stop scheduling, wait for in-flight runs and the reads they left (up to ``grace`` seconds, then
+        cancel them, and the reads a cancelled run leaves), and close the drivers this engine created.
+        Idempotent; a stopped engine can still ``run_once``."""
         self._stopping = True
         scheduler, self._scheduler = self._scheduler, None
         if scheduler is not None:
             scheduler.shutdown(wait=False)
-        tasks = [t for t in self._tasks if t is not asyncio.current_task()]
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=grace)
-            for task in pending:
+        loop, current = asyncio.get_running_loop(), asyncio.current_task()
+        until = None if grace is None else loop.time() + grace
+        while pending := {t for t in self._tasks if not t.done() and t is not current}:
+            _, late = await asyncio.wait(pending, timeout=None if until is None else until - loop.time())
+            for task in late:
                 task.cancel()
-            if pending:
-                await asyncio.gather(*pending, return_exceptions=True)
+            await asyncio.gather(*late, return_exceptions=True)
         self._flush()
         if self._owns_ctx and self._ctx is not None:
             ctx, self._ctx = self._ctx, None
@@ -401,13 +405,20 @@ class Engine:
     async def _run_group(
         self, tenant: Tenant, group: CheckGroup, *, publish: bool = True
     ) -> list[CheckResult]:
+        """One scheduled run of a group, in a pass of its own: reads it leaves running (it gave up at its
+        deadline) end on the driver's own timeout, and ``stop`` waits for them before closing the clients
+        they use."""
         key = (tenant.name, group)
         if key in self._in_flight:
             return []
         self._in_flight.add(key)
         try:
-            async with self._lane(group):
-                results = await self._execute(tenant, group)
+            with pass_cache.sweep() as cache:
+                try:
+                    async with self._lane(group):
+                        results = await self._execute(tenant, group)
+                finally:
+                    self._adopt(cache.unfinished())
         finally:
             self._in_flight.discard(key)
         self._pace(tenant, group, results)
@@ -574,6 +585,33 @@ class Engine:
         job = scheduler.get_job(self._job_id(tenant.name, group))
         if job is not None:
             job.modify(next_run_time=utc_now() + timedelta(seconds=delay))
+        if failures == 0 and group == "db":
+            self._cluster_answered(tenant)
+
+    def _cluster_answered(self, tenant: Tenant) -> None:
+        """The tenant's cluster answered after failing: the runs that read it and back off (the tenant's
+        own, and those of every tenant reaching it with the same credentials) run now, so that a cluster
+        back from an outage is seen within a run rather than a backoff step (up to ``backoff_max``)."""
+        scheduler = self._scheduler
+        if scheduler is None:
+            return
+        now = utc_now()
+        for peer in self._cluster_peers().get(tenant.mongo.cluster_key, ()):
+            for group in CLUSTER_GROUPS:
+                key = (peer.name, group)
+                if self._failures.get(key, 0) == 0 or key in self._in_flight:
+                    continue
+                job = scheduler.get_job(self._job_id(peer.name, group))
+                if job is not None and job.next_run_time is not None and job.next_run_time > now:
+                    job.modify(next_run_time=now)
+
+    def _cluster_peers(self) -> dict[tuple[Any, ...], list[Tenant]]:
+        if self._peers is None:
+            peers: dict[tuple[Any, ...], list[Tenant]] = {}
+            for tenant in self.fleet.tenants:
+                peers.setdefault(tenant.mongo.cluster_key, []).append(tenant)
+            self._peers = peers
+        return self._peers
 
     def _publish_soon(self, results: list[CheckResult]) -> None:
         """Publish with the other results of the next ``publish_every_s`` (default ``PUBLISH_EVERY_S``)."""

@@ -15,6 +15,7 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobEvent
 from opsdash.checks.base import CheckResult, Status
 from opsdash.checks.context import CheckGroup, group_deadline
 from opsdash.config.fleet import Fleet, Tenant
+from opsdash.engine import pass_cache
 from opsdash.engine.scheduler import Engine, JobInfo, stagger_offsets, start_window
 from opsdash.engine.store import ResultStore, Transition
 from tests.engine.fakes import CHECK_IDS, FakeRunner, Outcome, make_fleet
@@ -382,6 +383,77 @@ async def test_backoff_grows_caps_and_resets_when_the_target_answers(
     starts = runner.starts("down", "db")
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert [gap >= want * 0.95 for gap, want in zip(gaps, [0.2, 0.4, 0.4, 0.4], strict=False)] == [True] * 4
+
+
+async def test_a_cluster_that_answers_again_brings_back_at_once_the_tenants_on_it_that_back_off(
+    tmp_path: Path, store: ResultStore
+) -> None:
+    """a and b share a cluster, c is on another; all three back off (next runs a minute away). When a's
+    db run finds its cluster answering again, b's db and config runs follow at once; c keeps its pace."""
+    fleet = make_fleet(
+        tmp_path, ["a", "b", "c"], urls={"c": "mongodb://127.0.0.2:9/c"},
+        poll={"db_interval": 30, "backoff_max": 600, "config_interval": 600, "integration_interval": 600},
+    )
+    answering = False
+
+    async def behaviour(tenant: Tenant, group: CheckGroup) -> Outcome:
+        return (Status.OK, None) if answering else (Status.CRIT, "connect")
+
+    runner = FakeRunner(behaviour)
+    engine, _ = engine_for(fleet, store, runner, jitter=False, publish_every_s=0)
+    await engine.start()
+    try:
+        await runner.wait_until(
+            lambda: all(runner.finished(n, g) == 1 for n in "abc" for g in ("db", "config"))
+        )
+        answering = True
+        engine.check_now("a")
+        await runner.wait_until(
+            lambda: engine.job("b", "db").failures == engine.job("b", "config").failures == 0
+        )
+        c_db = engine.job("c", "db")
+        now = datetime.now(UTC)
+    finally:
+        await engine.stop()
+    assert runner.finished("b", "db") == runner.finished("b", "config") == 2
+    assert c_db.failures == 1
+    assert runner.finished("c", "db") == 1
+    assert c_db.next_run is not None and c_db.next_run - now > timedelta(seconds=30)
+
+
+@pytest.mark.parametrize("stop_when", ["published", "run_ended"])
+async def test_stop_takes_care_of_the_reads_a_scheduled_run_left_at_its_deadline(
+    tmp_path: Path, store: ResultStore, stop_when: str
+) -> None:
+    """A run that gives up at its deadline leaves its reads running (they end on the driver's timeout);
+    the engine keeps them, so that stop waits for them (here: cancels them, grace 0) before it closes
+    the clients they use; also when stop comes before the run has handed its reads over."""
+    fleet = make_fleet(
+        tmp_path, ["slow"],
+        poll={"db_interval": 600, "db_timeout": 0.05, "config_interval": 600, "integration_interval": 600},
+    )
+    gate = asyncio.Event()
+    reads: list[asyncio.Future[object]] = []
+
+    async def behaviour(tenant: Tenant, group: CheckGroup) -> Outcome:
+        if group == "db":
+            reads.append(pass_cache.shared("company", gate.wait))
+            await pass_cache.joined(reads[-1])
+        return Status.OK, None
+
+    runner = FakeRunner(behaviour)
+    engine, collector = engine_for(fleet, store, runner, jitter=False, publish_every_s=0)
+    await engine.start()
+    try:
+        if stop_when == "published":
+            await runner.wait_until(lambda: len(collector.results("slow", "db")) == 1)
+        else:
+            await runner.wait_until(lambda: runner.finished("slow", "db") == 1)
+        assert not reads[0].done()
+    finally:
+        await engine.stop(grace=0)
+        gate.set()
+    assert reads[0].cancelled()
 
 
 async def test_a_crit_condition_is_not_backed_off(tmp_path: Path, store: ResultStore) -> None:
