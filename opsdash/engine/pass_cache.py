@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Awaitable, Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -24,6 +25,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 _CURRENT: ContextVar[PassCache | None] = ContextVar("opsdash_pass_cache", default=None)
+_LOOSE: weakref.WeakSet[asyncio.Future[Any]] = weakref.WeakSet()
 log = logging.getLogger(__name__)
 
 
@@ -119,12 +121,22 @@ async def joined(task: asyncio.Future[T]) -> T:
 
 
 def shared(key: Hashable, read: Callable[[], Awaitable[T]]) -> asyncio.Future[T]:
-    """Start ``read()`` now (once per pass for ``key``; every time outside a pass); await it with
-    :func:`joined`. Lets a check start several reads before waiting for any."""
+    """Start ``read()`` now (once per pass for ``key``; every time outside a pass, kept among the
+    :func:`loose_reads` while it runs); await it with :func:`joined`. Lets a check start several reads
+    before waiting for any."""
     cache = _CURRENT.get()
     if cache is None:
-        return start_read(read)
+        task = start_read(read)
+        _LOOSE.add(task)
+        return task
     return cache.start(key, read)
+
+
+def loose_reads() -> list[asyncio.Future[Any]]:
+    """Reads started outside a pass on this event loop that are still running: their callers may have
+    given up, and whoever closes the clients they use waits for them first."""
+    loop = asyncio.get_running_loop()
+    return [task for task in list(_LOOSE) if not task.done() and task.get_loop() is loop]
 
 
 async def memo(key: Hashable, read: Callable[[], Awaitable[T]]) -> T:

@@ -284,7 +284,7 @@ class Engine:
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop scheduling, wait for in-flight runs and the reads they left (up to ``grace`` seconds, then
-        cancel them, and the reads a cancelled run leaves), and close the drivers this engine created.
+        cancel them, and any read a cancelled run leaves), and close the drivers this engine created.
         Idempotent; a stopped engine can still ``run_once``."""
         self._stopping = True
         scheduler, self._scheduler = self._scheduler, None
@@ -292,7 +292,9 @@ class Engine:
             scheduler.shutdown(wait=False)
         loop, current = asyncio.get_running_loop(), asyncio.current_task()
         until = None if grace is None else loop.time() + grace
-        while pending := {t for t in self._tasks if not t.done() and t is not current}:
+        while pending := {
+            t for t in (*self._tasks, *pass_cache.loose_reads()) if not t.done() and t is not current
+        }:
             _, late = await asyncio.wait(pending, timeout=None if until is None else until - loop.time())
             for task in late:
                 task.cancel()
@@ -405,20 +407,13 @@ class Engine:
     async def _run_group(
         self, tenant: Tenant, group: CheckGroup, *, publish: bool = True
     ) -> list[CheckResult]:
-        """One scheduled run of a group, in a pass of its own: reads it leaves running (it gave up at its
-        deadline) end on the driver's own timeout, and ``stop`` waits for them before closing the clients
-        they use."""
         key = (tenant.name, group)
         if key in self._in_flight:
             return []
         self._in_flight.add(key)
         try:
-            with pass_cache.sweep() as cache:
-                try:
-                    async with self._lane(group):
-                        results = await self._execute(tenant, group)
-                finally:
-                    self._adopt(cache.unfinished())
+            async with self._lane(group):
+                results = await self._execute(tenant, group)
         finally:
             self._in_flight.discard(key)
         self._pace(tenant, group, results)

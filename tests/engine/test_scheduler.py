@@ -426,8 +426,8 @@ async def test_stop_takes_care_of_the_reads_a_scheduled_run_left_at_its_deadline
     tmp_path: Path, store: ResultStore, stop_when: str
 ) -> None:
     """A run that gives up at its deadline leaves its reads running (they end on the driver's timeout);
-    the engine keeps them, so that stop waits for them (here: cancels them, grace 0) before it closes
-    the clients they use; also when stop comes before the run has handed its reads over."""
+    stop waits for them (here: cancels them, grace 0) before it closes the clients they use, whether it
+    comes once the run's results are out or as the run ends."""
     fleet = make_fleet(
         tmp_path, ["slow"],
         poll={"db_interval": 600, "db_timeout": 0.05, "config_interval": 600, "integration_interval": 600},
