@@ -270,9 +270,9 @@ async def _answers(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> tuple
     failure. Every read is sent before any is awaited, and every one is awaited before a failure is
     raised: each ends on the driver's own timeout, and cancelling a driver operation mid-way (server
     selection) can leave the async driver's topology lock held. A caller that gives up leaves its reads
-    running (``pass_cache.joined``), inside a pass or outside one. The sizes' ask is shared by every caller on
-    the client (``Reuse.fact_read``) and outlives them all; a caller waits for it until ``timeout_s``
-    is up, so one that joined an ask started with a longer deadline still ends on time.
+    running (``pass_cache.joined``), inside a pass or outside one. The sizes' ask is shared by every
+    caller on the client (``Reuse.fact_read``) and outlives them all; a caller waits for it until
+    ``timeout_s`` is up, so one that joined an ask started with a longer deadline still ends on time.
     buildInfo and the sizes are asked only when the kept ones are old (``reuse.FACTS_MAX_AGE_S``)."""
     until = time.monotonic() + timeout_s
     kept_info = ctx.reuse.fresh_fact(_build_info_key(tenant))

@@ -25,16 +25,25 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 _CURRENT: ContextVar[PassCache | None] = ContextVar("opsdash_pass_cache", default=None)
-_LOOSE: weakref.WeakSet[asyncio.Future[Any]] = weakref.WeakSet()
+_RUNNING: weakref.WeakSet[asyncio.Future[Any]] = weakref.WeakSet()
 log = logging.getLogger(__name__)
 
 
 def start_read(read: Callable[[], Awaitable[T]]) -> asyncio.Future[T]:
     """``read()`` as a task whose failure is marked seen when it ends (logged at debug level, by its type
-    alone, as its text may quote a tenant's data): every caller may have given up on it by then."""
+    alone, as its text may quote a tenant's data): every caller may have given up on it by then. It is
+    among the :func:`running_reads` until it ends."""
     task = asyncio.ensure_future(read())
     task.add_done_callback(_seen)
+    _RUNNING.add(task)
     return task
+
+
+def running_reads() -> list[asyncio.Future[Any]]:
+    """Reads started on this event loop (``start_read``) that are still running: their callers may have
+    given up on them, and whoever closes the clients they use waits for them first."""
+    loop = asyncio.get_running_loop()
+    return [task for task in list(_RUNNING) if not task.done() and task.get_loop() is loop]
 
 
 def _seen(task: asyncio.Future[Any]) -> None:
@@ -66,10 +75,6 @@ class PassCache:
         """Forget the finished reads. Each task's context holds this pass, so a pass that kept them
         would be a reference cycle of a few objects per read, left to the cycle collector."""
         self._tasks = {key: task for key, task in self._tasks.items() if not task.done()}
-
-    def unfinished(self) -> list[asyncio.Future[Any]]:
-        """Shared reads still running (their callers gave up at a deadline)."""
-        return [task for task in self._tasks.values() if not task.done()]
 
     def put(self, key: Hashable, value: Any) -> None:
         """Record a value computed without a shared task (a caller that found every input ready)."""
@@ -121,22 +126,12 @@ async def joined(task: asyncio.Future[T]) -> T:
 
 
 def shared(key: Hashable, read: Callable[[], Awaitable[T]]) -> asyncio.Future[T]:
-    """Start ``read()`` now (once per pass for ``key``; every time outside a pass, kept among the
-    :func:`loose_reads` while it runs); await it with :func:`joined`. Lets a check start several reads
-    before waiting for any."""
+    """Start ``read()`` now (once per pass for ``key``; every time outside a pass); await it with
+    :func:`joined`. Lets a check start several reads before waiting for any."""
     cache = _CURRENT.get()
     if cache is None:
-        task = start_read(read)
-        _LOOSE.add(task)
-        return task
+        return start_read(read)
     return cache.start(key, read)
-
-
-def loose_reads() -> list[asyncio.Future[Any]]:
-    """Reads started outside a pass on this event loop that are still running: their callers may have
-    given up, and whoever closes the clients they use waits for them first."""
-    loop = asyncio.get_running_loop()
-    return [task for task in list(_LOOSE) if not task.done() and task.get_loop() is loop]
 
 
 async def memo(key: Hashable, read: Callable[[], Awaitable[T]]) -> T:

@@ -293,7 +293,7 @@ class Engine:
         loop, current = asyncio.get_running_loop(), asyncio.current_task()
         until = None if grace is None else loop.time() + grace
         while pending := {
-            t for t in (*self._tasks, *pass_cache.loose_reads()) if not t.done() and t is not current
+            t for t in (*self._tasks, *pass_cache.running_reads()) if not t.done() and t is not current
         }:
             _, late = await asyncio.wait(pending, timeout=None if until is None else until - loop.time())
             for task in late:
@@ -321,11 +321,10 @@ class Engine:
         """
         selected = self.fleet.select(tenants)
         chosen = tuple(groups) if groups else CHECK_GROUPS
-        with pass_cache.sweep(selected) as cache:
+        with pass_cache.sweep(selected):
             batches = await asyncio.gather(*(self._run_tenant(tenant, chosen) for tenant in selected))
             if "config" in chosen:
                 batches.append(await self._run_fleet(frozenset(t.name for t in selected), publish=False))
-        self._adopt(cache.unfinished())
         results = [result for batch in batches for result in batch]
         self._publish(results)
         return results
@@ -507,18 +506,8 @@ class Engine:
         the tenants' recent loads reused), ``run_once`` shares its pass."""
         if pass_cache.current() is not None:
             return await self._run_fleet_in_pass(only, publish=publish)
-        with pass_cache.sweep() as cache:
-            try:
-                return await self._run_fleet_in_pass(only, publish=publish)
-            finally:
-                self._adopt(cache.unfinished())
-
-    def _adopt(self, reads: Sequence[asyncio.Future[Any]]) -> None:
-        """Keep shared reads that outlived their pass, so that ``stop`` waits for them before closing
-        the clients they use."""
-        for read in reads:
-            self._tasks.add(read)  # type: ignore[arg-type]
-            read.add_done_callback(self._tasks.discard)  # type: ignore[arg-type]
+        with pass_cache.sweep():
+            return await self._run_fleet_in_pass(only, publish=publish)
 
     async def _run_fleet_in_pass(
         self, only: frozenset[str] | None, *, publish: bool = True

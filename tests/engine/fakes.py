@@ -150,6 +150,16 @@ def make_fleet(
     return load_fleet(write_fleet(directory, tenants, tables=tables))
 
 
+@dataclass
+class Target:
+    """A target that refuses (CRIT "connect") until ``answering`` is set; ``behaviour`` for FakeRunner."""
+
+    answering: bool = False
+
+    async def behaviour(self, tenant: Tenant, group: CheckGroup) -> Outcome:
+        return (Status.OK, None) if self.answering else (Status.CRIT, "connect")
+
+
 def wedged_driver_read(started: asyncio.Event) -> Callable[[], Awaitable[object]]:
     """A read that waits until cancelled, then does what the async MongoDB driver does when cancelled in
     the middle of a server selection: raises ``RuntimeError: Lock is not acquired`` from its topology

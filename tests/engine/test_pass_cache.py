@@ -137,18 +137,20 @@ async def test_a_finished_pass_is_freed_at_once_not_left_to_the_cycle_collector(
         gc.enable()
 
 
-async def test_a_read_still_running_when_its_pass_ends_is_kept_for_the_engine_to_wait_for() -> None:
+async def test_reads_still_running_after_their_callers_are_kept_for_the_engine_to_wait_for() -> None:
     gate = asyncio.Event()
 
     async def read() -> str:
         await gate.wait()
         return "late"
 
-    with pass_cache.sweep() as cache:
-        started = pass_cache.shared("slow", read)
-    assert cache.unfinished() == [started]
+    with pass_cache.sweep():
+        in_pass = pass_cache.shared("slow", read)
+    outside = pass_cache.shared("slow", read)
+    assert set(pass_cache.running_reads()) == {in_pass, outside}
     gate.set()
-    assert await started == "late"
+    assert await in_pass == await outside == "late"
+    assert pass_cache.running_reads() == []
 
 
 def seeded_fleet(tmp_path: Path, base_url: str, companies: dict[str, int]) -> Any:

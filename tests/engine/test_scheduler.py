@@ -18,7 +18,7 @@ from opsdash.config.fleet import Fleet, Tenant
 from opsdash.engine import pass_cache
 from opsdash.engine.scheduler import Engine, JobInfo, stagger_offsets, start_window
 from opsdash.engine.store import ResultStore, Transition
-from tests.engine.fakes import CHECK_IDS, FakeRunner, Outcome, make_fleet
+from tests.engine.fakes import CHECK_IDS, FakeRunner, Outcome, Target, make_fleet
 
 LONG = {"db_interval": 600, "config_interval": 600, "integration_interval": 600}
 
@@ -351,12 +351,8 @@ async def test_backoff_grows_caps_and_resets_when_the_target_answers(
         tmp_path, ["down"],
         poll={"db_interval": 0.1, "backoff_max": 0.4, "config_interval": 600, "integration_interval": 600},
     )
-    answering = False
-
-    async def behaviour(tenant: Tenant, group: CheckGroup) -> Outcome:
-        return (Status.OK, None) if answering else (Status.CRIT, "connect")
-
-    runner = FakeRunner(behaviour)
+    target = Target()
+    runner = FakeRunner(target.behaviour)
     engine, collector = engine_for(fleet, store, runner, jitter=False, publish_every_s=0)
     paces: list[tuple[JobInfo, datetime]] = []
 
@@ -368,7 +364,7 @@ async def test_backoff_grows_caps_and_resets_when_the_target_answers(
     await engine.start()
     try:
         await runner.wait_until(lambda: runner.finished("down", "db") >= 5)
-        answering = True
+        target.answering = True
         await runner.wait_until(lambda: runner.finished("down", "db") >= 7)
     finally:
         await engine.stop()
@@ -394,19 +390,15 @@ async def test_a_cluster_that_answers_again_brings_back_at_once_the_tenants_on_i
         tmp_path, ["a", "b", "c"], urls={"c": "mongodb://127.0.0.2:9/c"},
         poll={"db_interval": 30, "backoff_max": 600, "config_interval": 600, "integration_interval": 600},
     )
-    answering = False
-
-    async def behaviour(tenant: Tenant, group: CheckGroup) -> Outcome:
-        return (Status.OK, None) if answering else (Status.CRIT, "connect")
-
-    runner = FakeRunner(behaviour)
+    target = Target()
+    runner = FakeRunner(target.behaviour)
     engine, _ = engine_for(fleet, store, runner, jitter=False, publish_every_s=0)
     await engine.start()
     try:
         await runner.wait_until(
             lambda: all(runner.finished(n, g) == 1 for n in "abc" for g in ("db", "config"))
         )
-        answering = True
+        target.answering = True
         engine.check_now("a")
         await runner.wait_until(
             lambda: engine.job("b", "db").failures == engine.job("b", "config").failures == 0
