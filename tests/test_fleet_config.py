@@ -92,6 +92,15 @@ def test_missing_env_file(tmp_path: Path, cli: object) -> None:
     assert_refused(cli, write(tmp_path, toml), "nope.env", "env file not found")
 
 
+def test_files_that_are_not_utf8_are_named(tmp_path: Path, cli: object) -> None:
+    toml = '[[tenants]]\nname = "acme"\nenv_file = "acme.env"\n'
+    path = write(tmp_path, toml, {"acme.env": GOOD_ENV})
+    (tmp_path / "acme.env").write_bytes(GOOD_ENV.encode() + b"NOTE=caf\xe9\n")
+    assert_refused(cli, path, "acme.env: env file is not UTF-8 text (byte ")
+    path.write_bytes(b"# caf\xe9\n" + toml.encode())
+    assert_refused(cli, path, "tenants.toml: not UTF-8 text (byte 5)")
+
+
 def test_env_file_line_that_does_not_parse_names_file_and_line(tmp_path: Path, cli: object) -> None:
     envs = {"acme.env": GOOD_ENV + "this is not dotenv\n"}
     toml = '[[tenants]]\nname = "acme"\nenv_file = "acme.env"\n'

@@ -59,7 +59,11 @@ class CheckContext:
     @classmethod
     def create(cls, fleet: Fleet) -> CheckContext:
         """Build the shared drivers (the HTTP client and TLS trust lazily)."""
-        return cls(fleet=fleet, clients=MongoClients(timeout_s=fleet.poll.db_timeout))
+        return cls(
+            fleet=fleet,
+            clients=MongoClients(timeout_s=fleet.poll.db_timeout),
+            reuse=Reuse(env_files=dict(fleet.env_at_load)),
+        )
 
     @property
     def ssl_context(self) -> ssl.SSLContext:

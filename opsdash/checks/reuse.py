@@ -1,6 +1,7 @@
 """What a pass may take from the previous one instead of reading or computing it again.
 
-- A dotenv file unchanged on disk (same inode, size, mtime and ctime) is not read and parsed again.
+- A dotenv file unchanged on disk (same inode, size, mtime and ctime) is not read and parsed again,
+  starting with the read that loaded the fleet (``Fleet.env_at_load``).
 - A tenant whose env and Company documents (raw BSON bytes) are exactly what they were keeps what was
   derived from them (resolution, secrets, config verdicts): those are pure functions of these inputs.
 - The fleet-wide isolation verdicts stand while every tenant's profile is what it was.
@@ -19,28 +20,17 @@ One ``Reuse`` belongs to one ``CheckContext``, so it lives as long as the engine
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from opsdash.config.envsource import DotenvFile, EnvSource
+from opsdash.config import envsource
+from opsdash.config.envsource import DotenvFile, EnvSource, EnvValues, FileStamp
 from opsdash.engine.pass_cache import start_read
 
 FACTS_MAX_AGE_S = 300.0
 T = TypeVar("T")
-EnvValues = dict[str, str | None]
-FileStamp = tuple[int, int, int, int]
-
-
-def file_stamp(path: os.PathLike[str] | str) -> FileStamp | None:
-    """What changes whenever a file is rewritten or replaced; None when it cannot be stat'ed."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 @dataclass
@@ -80,7 +70,7 @@ class Reuse:
         """The env read last time if the file is unchanged since, and the file's stamp now."""
         if not isinstance(source, DotenvFile):
             return None, None
-        stamp = file_stamp(source.path)
+        stamp = envsource.file_stamp(source.path)
         if stamp is None:
             return None, None
         seen = self.env_files.get(source.label)

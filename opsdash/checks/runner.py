@@ -21,9 +21,9 @@ from pydantic_core import PydanticSerializationError, to_json
 from opsdash.checks import auth, cloudinary, config, db, fallback, isolation, smtp, whatsapp
 from opsdash.checks.base import CheckResult, Status
 from opsdash.checks.context import CheckContext, CheckGroup, group_interval
-from opsdash.checks.reuse import FileStamp
 from opsdash.checks.verdict import FALLBACK_SUFFIX, Deadline, as_fallback, short
 from opsdash.config.catalog import ResolutionMode, ServiceSpec
+from opsdash.config.envsource import FileStamp
 from opsdash.config.fleet import Fleet, Tenant
 from opsdash.config.resolve import (
     CompanyRead,

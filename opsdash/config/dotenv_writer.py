@@ -118,6 +118,10 @@ def write_key(
         raise EnvWriteError(f"{label}: env file not found") from None
     except OSError as exc:
         raise EnvWriteError(f"{label}: cannot read env file ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise EnvWriteError(
+            f"{label}: env file is not UTF-8 text (byte {exc.start}); nothing changed"
+        ) from None
     parse_dotenv_text(original, label)
     updated = set_key_in_text(original, key, value)
     if parse_dotenv_text(updated, label).get(key) != value and value is not None:

@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+import os
+import threading
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
 from dotenv.parser import parse_stream
 
 from opsdash.errors import ConfigError
+
+FileStamp = tuple[int, int, int, int]
+EnvValues = dict[str, str | None]
+
+
+def file_stamp(path: os.PathLike[str] | str) -> FileStamp | None:
+    """What changes whenever a file is rewritten or replaced; None when it cannot be stat'ed."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 class EnvSource(Protocol):
@@ -41,13 +55,18 @@ class DotenvFile:
         self.label = str(path)
 
     def read(self) -> dict[str, str | None]:
+        return parse_dotenv_text(self.read_text(), self.label)
+
+    def read_text(self) -> str:
+        """The file's text; a ``ConfigError`` naming the file if it cannot be read or is not UTF-8."""
         try:
-            text = self.path.read_text(encoding="utf-8")
+            return self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise ConfigError(f"{self.label}: env file not found") from None
         except OSError as exc:
             raise ConfigError(f"{self.label}: cannot read env file ({exc.strerror})") from None
-        return parse_dotenv_text(text, self.label)
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{self.label}: env file is not UTF-8 text (byte {exc.start})") from None
 
 
 class StaticEnv:
@@ -59,3 +78,35 @@ class StaticEnv:
 
     def read(self) -> dict[str, str | None]:
         return dict(self._values)
+
+
+def read_texts_bounded(
+    files: Sequence[DotenvFile], timeout_s: float
+) -> list[tuple[FileStamp | None, str] | ConfigError]:
+    """Each file's stamp (taken before it is read) and text, or why it could not be read; read in order
+    by one daemon thread.
+
+    A file that keeps the thread for ``timeout_s`` (``2 * timeout_s`` at most: progress is looked at once
+    per ``timeout_s``), as one on a hung mount does, is a ``ConfigError`` naming it, instead of a process
+    that never gets past loading its fleet; the thread, a daemon, never holds up the process's exit.
+    """
+    texts: list[tuple[FileStamp | None, str] | ConfigError] = []
+    finished = threading.Event()
+
+    def read_all() -> None:
+        for file in files:
+            try:
+                stamp = file_stamp(file.path)
+                texts.append((stamp, file.read_text()))
+            except ConfigError as exc:
+                texts.append(exc)
+        finished.set()
+
+    threading.Thread(target=read_all, name="opsdash-env-read", daemon=True).start()
+    seen = 0
+    while not finished.wait(timeout_s):
+        if len(texts) == seen:
+            stuck = files[seen].label
+            raise ConfigError(f"{stuck}: env file did not answer in {timeout_s:g} s (a hung mount?)")
+        seen = len(texts)
+    return texts

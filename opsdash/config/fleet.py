@@ -15,7 +15,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pymongo.errors import ConfigurationError, InvalidURI
 
 from opsdash.config.catalog import SERVICE_NAMES, ServiceSpec, build_catalog
-from opsdash.config.envsource import DotenvFile, EnvSource, StaticEnv
+from opsdash.config.envsource import (
+    DotenvFile,
+    EnvSource,
+    EnvValues,
+    FileStamp,
+    StaticEnv,
+    parse_dotenv_text,
+    read_texts_bounded,
+)
 from opsdash.errors import ConfigError
 
 try:
@@ -182,6 +190,11 @@ class Fleet:
     alerts: Mapping[str, Any] = field(default_factory=dict)
     keymap: Mapping[str, str] = field(default_factory=dict)
     retention: StateSettings = field(default_factory=StateSettings)
+    env_at_load: Mapping[str, tuple[FileStamp, EnvValues]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    """Each env file as the load read it, by label, with its stamp from before the read: an engine's
+    first pass need not read a file again that is unchanged since."""
 
     def tenant(self, name: str) -> Tenant:
         for tenant in self.tenants:
@@ -293,13 +306,16 @@ def _user_state_path() -> Path:
 
 
 def load_fleet(path: Path) -> Fleet:
-    """Read and validate tenants.toml and each tenant's env file; raises ``ConfigError``."""
+    """Read and validate tenants.toml and each tenant's env file; raises ``ConfigError``, also for an env
+    file that does not answer within ``poll.db_timeout`` (the deadline a check gives it)."""
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     try:
         spec = FleetFile.model_validate(raw)
     except ValidationError as exc:
@@ -320,16 +336,27 @@ def load_fleet(path: Path) -> Fleet:
     )
 
     base = path.parent
+    envs = [_tenant_env(entry, base) for entry in spec.tenants]
+    env_files = [env_source for env_source, _ in envs if isinstance(env_source, DotenvFile)]
+    env_texts = iter(read_texts_bounded(env_files, spec.poll.db_timeout))
+    env_at_load: dict[str, tuple[FileStamp, EnvValues]] = {}
     tenants: list[Tenant] = []
     seen_names: set[str] = set()
     seen_targets: dict[tuple[tuple[str, ...], str], str] = {}
-    for entry in spec.tenants:
+    for entry, (env_source, env_path) in zip(spec.tenants, envs, strict=True):
         where = f"{path}: tenant '{entry.name}'"
         if entry.name in seen_names:
             raise ConfigError(f"{path}: duplicate tenant name '{entry.name}'")
         seen_names.add(entry.name)
-        env_source, env_path = _tenant_env(entry, base)
-        env_values = env_source.read() if env_path else {}
+        env_values: EnvValues = {}
+        if isinstance(env_source, DotenvFile):
+            env_read = next(env_texts)
+            if isinstance(env_read, ConfigError):
+                raise env_read
+            stamp, env_text = env_read
+            env_values = parse_dotenv_text(env_text, env_source.label)
+            if stamp is not None:
+                env_at_load[env_source.label] = (stamp, env_values)
         url_template = entry.database_url or "${DATABASE_URL}"
         url = _expand(url_template, entry.name, env_values, path)
         target = parse_mongo_url(url, where)
@@ -375,4 +402,5 @@ def load_fleet(path: Path) -> Fleet:
         alerts=spec.alerts,
         keymap=spec.keymap,
         retention=spec.state,
+        env_at_load=env_at_load,
     )

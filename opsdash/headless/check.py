@@ -61,7 +61,11 @@ def check_ids_by_group(fleet: Fleet) -> dict[CheckGroup, tuple[str, ...]]:
 
 
 async def one_pass(fleet: Fleet, tenants: list[str], groups: list[CheckGroup]) -> list[CheckResult]:
-    """``Engine.run_once`` over the chosen tenants and groups, recorded in the results store."""
+    """``Engine.run_once`` over the chosen tenants and groups, recorded in the results store.
+
+    A read the pass left running (its check gave up at its deadline) gets ``poll.db_timeout`` more to end,
+    the longest a read is given, and is then cancelled: one stuck for good (an env file on a hung mount)
+    must not keep the process from reporting."""
     from opsdash.engine.loop import widen_default_executor
     from opsdash.engine.scheduler import Engine, io_threads
     from opsdash.engine.store import ResultStore
@@ -72,7 +76,7 @@ async def one_pass(fleet: Fleet, tenants: list[str], groups: list[CheckGroup]) -
     try:
         return await engine.run_once(tenants, groups)
     finally:
-        await engine.stop()
+        await engine.stop(grace=fleet.poll.db_timeout)
         store.close()
 
 

@@ -122,3 +122,13 @@ def test_missing_file_and_unparseable_file_are_refused(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="not a KEY=value line"):
         write_key(bad, "K", "v")
     assert bad.read_text(encoding="utf-8") == "this is not dotenv\n"
+
+
+def test_a_file_that_is_not_utf8_is_refused_and_kept(tmp_path: Path) -> None:
+    latin1 = tmp_path / "latin1.env"
+    latin1.write_bytes(b'NOTE="caf\xe9"\nK="old"\n')
+    refusal = r"latin1.env: env file is not UTF-8 text \(byte 9\); nothing changed"
+    with pytest.raises(EnvWriteError, match=refusal):
+        write_key(latin1, "K", "v")
+    assert latin1.read_bytes() == b'NOTE="caf\xe9"\nK="old"\n'
+    assert [p.name for p in tmp_path.iterdir()] == ["latin1.env"]

@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 from pymongo import monitoring
 
-from opsdash.checks import reuse, runner
+from opsdash.checks import runner
 from opsdash.checks.base import CheckResult, Status
 from opsdash.checks.context import CheckContext
+from opsdash.config import envsource
 from opsdash.engine import pass_cache
 from opsdash.engine.mongo import COMPANY_READ_LIMIT, MongoClients
 from opsdash.engine.scheduler import Engine
@@ -197,22 +198,30 @@ def cloudinary_source(results: list[CheckResult]) -> str | None:
     return next(r.source for r in results if r.tenant == "a" and r.check == "config:cloudinary")
 
 
-async def test_a_pass_looks_at_each_env_file_once_and_a_changed_file_is_read_again(
+async def test_a_pass_looks_at_each_env_file_once_and_reads_only_a_file_changed_since_it_was_read(
     tmp_path: Path, store: ResultStore, mongo_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The load read every env file: a new engine's first pass reads none again, the next only the one
+    that changed."""
     fleet = seeded_fleet(tmp_path, mongo_url, {"a": 1, "b": 1})
     looked_at: Counter[str] = Counter()
-    real_stamp = reuse.file_stamp
+    read: Counter[str] = Counter()
+    real_stamp, real_read = envsource.file_stamp, envsource.DotenvFile.read
 
-    def counting(path: Any) -> Any:
+    def counting_stamp(path: Any) -> Any:
         looked_at[Path(path).name] += 1
         return real_stamp(path)
 
-    monkeypatch.setattr(reuse, "file_stamp", counting)
+    def counting_read(source: envsource.DotenvFile) -> Any:
+        read[source.path.name] += 1
+        return real_read(source)
+
+    monkeypatch.setattr(envsource, "file_stamp", counting_stamp)
+    monkeypatch.setattr(envsource.DotenvFile, "read", counting_read)
     engine = Engine(fleet, store=store, jitter=False)
     try:
         before = cloudinary_source(await engine.run_once(groups=["db", "config"]))
-        first = dict(looked_at)
+        first_looks, first_reads = dict(looked_at), dict(read)
         env_a = fleet.tenant("a").env_file
         assert env_a is not None
         flipped = "false" if before == "db" else "true"
@@ -221,8 +230,9 @@ async def test_a_pass_looks_at_each_env_file_once_and_a_changed_file_is_read_aga
         after = cloudinary_source(await engine.run_once(groups=["db", "config"]))
     finally:
         await engine.stop()
-    assert first == {"a.env": 1, "b.env": 1}
+    assert (first_looks, first_reads) == ({"a.env": 1, "b.env": 1}, {})
     assert dict(looked_at) == {"a.env": 1, "b.env": 1}
+    assert dict(read) == {"a.env": 1}
     assert {before, after} == {"db", "env"}
 
 

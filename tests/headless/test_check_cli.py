@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import jsonschema
 import pytest
 
+from opsdash.checks.base import CheckResult, Status
+from opsdash.config.fleet import load_fleet
+from opsdash.engine.loop import run_bounded
+from opsdash.headless.check import one_pass
 from opsdash.headless.schema import SCHEMA_PATH
 from opsdash.testing.mongo_server import free_port
 from tests.conftest import CliResult
@@ -178,3 +185,44 @@ def test_headless_never_imports_textual(healthy: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "TEXTUAL []" in proc.stderr
+
+
+def hang(env_file: Path) -> Path:
+    """Make this env file a FIFO: a read blocks, as on a hung mount."""
+    env_file.unlink()
+    os.mkfifo(env_file)
+    return env_file
+
+
+def test_an_env_file_that_hangs_at_start_is_one_line_naming_it(cli, healthy: Path, tmp_path: Path) -> None:
+    text = healthy.read_text(encoding="utf-8")
+    healthy.write_text('[poll]\n"db_timeout" = 1\n\n' + text, encoding="utf-8")
+    stuck = hang(tmp_path / "env" / "beta.env")
+    result = check(cli, healthy, "--check", "db")
+    assert result.returncode == 3
+    assert result.stdout == ""
+    assert result.stderr.strip() == f"opsdash: {stuck}: env file did not answer in 1 s (a hung mount?)"
+
+
+def test_a_pass_whose_env_read_hangs_after_start_still_ends(healthy: Path, tmp_path: Path) -> None:
+    """The env file hangs once the fleet is loaded: the pass reports it and ``opsdash check`` still exits
+    (its engine stopped with no grace had waited for the stuck read for ever)."""
+    text = healthy.read_text(encoding="utf-8")
+    healthy.write_text('[poll]\n"db_timeout" = 1\n\n' + text, encoding="utf-8")
+    fleet = load_fleet(healthy)
+    stuck = hang(tmp_path / "env" / "beta.env")
+    outcome: list[list[CheckResult]] = []
+    passing = threading.Thread(
+        target=lambda: outcome.append(run_bounded(one_pass(fleet, ["acme", "beta"], ["db", "config"]))),
+        daemon=True,
+    )
+    try:
+        passing.start()
+        passing.join(timeout=60)
+        assert not passing.is_alive(), "the pass never ended"
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(os.open(stuck, os.O_WRONLY | os.O_NONBLOCK))
+    statuses = {(r.tenant, r.check): (r.status, r.error_class) for r in outcome[0]}
+    assert statuses[("acme", "db")] == (Status.OK, None)
+    assert statuses[("beta", "db")] == (Status.CRIT, "timeout")
