@@ -230,17 +230,41 @@ def time_check_cli(server_url: str, workdir: Path, runs: int) -> list[float]:
         )
     solo = TenantFiles("solo", database_url(server_url, "bench_solo"))
     config = write_fleet(workdir, [solo], tables={"state": {"dir": "state"}})
+    return time_check_process(config, ["--tenant", "solo"], runs)
+
+
+def time_check_process(config: Path, check_args: Sequence[str], runs: int) -> list[float]:
+    """Wall seconds of ``python -m opsdash --config CONFIG check CHECK_ARGS`` as a whole process, after
+    one untimed run (which writes the bytecode caches)."""
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "0"}
-    command = [sys.executable, "-m", "opsdash", "--config", str(config), "check", "--tenant", "solo"]
-    subprocess.run(command, capture_output=True, env=env, cwd=workdir, check=False)
+    command = [sys.executable, "-m", "opsdash", "--config", str(config), "check", *check_args]
+    subprocess.run(command, capture_output=True, env=env, cwd=config.parent, check=False)
     times = []
     for _ in range(runs):
         sent = time.perf_counter()
-        done = subprocess.run(command, capture_output=True, env=env, cwd=workdir, check=False)
+        done = subprocess.run(command, capture_output=True, env=env, cwd=config.parent, check=False)
         times.append(time.perf_counter() - sent)
         if done.returncode not in (0, 1, 2):
             raise SystemExit(f"opsdash check failed ({done.returncode}): {done.stderr.decode()[-500:]}")
     return times
+
+
+def check_process_rows(fleet: Fleet, runs: int) -> list[Row]:
+    """``opsdash check`` as cron runs it on the largest fleet, through the proxy: the whole fleet's db and
+    config checks (what a cold sweep is inside it, plus start-up, loading the fleet and the store, and
+    the report), and one tenant's checks."""
+    n, one_tenant = len(fleet.tenants), fleet.tenants[0].name
+    whole = time_check_process(fleet.path, ["--check", "db", "--check", "config", "--format", "json"],
+                               max(1, runs // 2))
+    one = time_check_process(fleet.path, ["--tenant", one_tenant], runs)
+    print(f"N={n} opsdash check runs: db+config {seconds_list(whole)} s, --tenant {one_tenant}"
+          f" {seconds_list(one)} s")
+    return [
+        Row(f"N={n} opsdash check --check db --check config, a process (median of {len(whole)})",
+            f"{statistics.median(whole):.3f} s", "-", None),
+        Row(f"N={n} opsdash check --tenant {one_tenant}, a process (median of {len(one)})",
+            f"{statistics.median(one):.3f} s", "-", None),
+    ]
 
 
 def scheduled_rows(fleet: Fleet) -> list[Row]:
@@ -372,6 +396,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                     f"{paired:.2f}", "<= 1.5" if at_scale else "-",
                                     paired <= TARGET_VS_FLOOR if at_scale else None))
                 rows.append(Row(f"N={n} (b) naive serial sweep", f"{naive:.2f} s{scaled}", "-", None))
+                if n == max(sizes):
+                    rows.extend(check_process_rows(fleet, args.check_runs))
                 if n == max(sizes) and not args.skip_scheduled:
                     rows.extend(scheduled_rows(fleet))
         finally:
