@@ -61,22 +61,29 @@ class Reuse:
     """Fleet-wide results by check id, with the inputs they were computed from."""
     env_reads: dict[str, asyncio.Future[EnvValues]] = field(default_factory=dict)
     """The latest read of each env source, by label, while it may still be running."""
+    stamp_reads: dict[str, asyncio.Future[FileStamp | None]] = field(default_factory=dict)
+    """The latest stat of each env file outside a pass's own, by label, while it may still be running."""
     loaded: dict[str, tuple[float, Any]] = field(default_factory=dict)
     """Each tenant's latest loaded state (env, Company read, resolution) and when it was loaded."""
     loaded_whole: dict[str, tuple[float, Any]] = field(default_factory=dict)
     """The same, for the latest load whose env and Company documents were both read."""
 
-    def unchanged_env(self, source: EnvSource) -> tuple[EnvValues | None, FileStamp | None]:
-        """The env read last time if the file is unchanged since, and the file's stamp now."""
-        if not isinstance(source, DotenvFile):
-            return None, None
-        stamp = envsource.file_stamp(source.path)
-        if stamp is None:
-            return None, None
-        seen = self.env_files.get(source.label)
+    def unchanged_env(self, source: EnvSource, stamp: FileStamp | None) -> EnvValues | None:
+        """The env read last time if the file is as it was then (``stamp``: the file's now)."""
+        seen = self.env_files.get(source.label) if stamp is not None else None
         if seen is not None and seen[0] == stamp:
-            return seen[1], stamp
-        return None, stamp
+            return seen[1]
+        return None
+
+    def stamp_read(self, source: DotenvFile) -> asyncio.Future[FileStamp | None]:
+        """A thread stat'ing ``source``: the one still running from an earlier run, else a new one. Await
+        it shielded: a stat on a hung mount blocks as a read does, and must block neither the event loop
+        nor more than one thread."""
+        running = self.stamp_reads.get(source.label)
+        if running is None or running.done():
+            running = start_read(lambda: asyncio.to_thread(envsource.file_stamp, source.path))
+            self.stamp_reads[source.label] = running
+        return running
 
     def known_env(self, source: EnvSource) -> EnvValues | None:
         """The env last read from ``source``, however old, without touching it; None if never read."""

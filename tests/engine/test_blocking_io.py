@@ -10,11 +10,15 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pytest
+
 from opsdash.checks.base import CheckResult, Status
 from opsdash.config import envsource
 from opsdash.config.fleet import Fleet
 from opsdash.engine.engine_thread import EngineThread
+from opsdash.engine.loop import run_bounded
 from opsdash.engine.store import ResultStore, Transition
+from opsdash.headless.check import one_pass
 from opsdash.testing.mongo_server import database_url
 from opsdash.testing.seed import healthy_company, seed_company
 from tests.engine.fakes import make_fleet
@@ -141,3 +145,42 @@ def test_a_hung_env_file_holds_one_thread_however_often_its_checks_run(
     runs = collector.results
     assert {(r.status, r.error_class) for r in runs} == {(Status.CRIT, "timeout")}
     assert most == len(names)
+
+
+@contextlib.contextmanager
+def stats_hang(paths: list[Path]) -> Iterator[None]:
+    """``stat`` of these files blocks, as on a hung mount (a FIFO's stat does not), until the block ends;
+    opsdash stats an env file through ``envsource.file_stamp``. The fleet must be loaded before."""
+    released = threading.Event()
+    real_stamp = envsource.file_stamp
+
+    def hanging_stamp(path: os.PathLike[str] | str) -> envsource.FileStamp | None:
+        if Path(path) in paths:
+            released.wait()
+        return real_stamp(path)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(envsource, "file_stamp", hanging_stamp)
+        try:
+            yield
+        finally:
+            released.set()
+
+
+def test_a_pass_whose_env_file_stat_hangs_still_checks_the_others_and_ends(
+    tmp_path: Path, mongo_url: str
+) -> None:
+    names = ["ok0", "stuck0", "ok1", "ok2"]
+    fleet = make_fleet(tmp_path, names, poll={"db_timeout": 2},
+                       urls=seeded_urls(mongo_url, tmp_path.name[-16:], names))
+    outcome: list[list[CheckResult]] = []
+    with stats_hang([tmp_path / "env" / "stuck0.env"]):
+        passing = threading.Thread(
+            target=lambda: outcome.append(run_bounded(one_pass(fleet, names, ["db", "config"]))), daemon=True
+        )
+        passing.start()
+        passing.join(timeout=60)
+        assert not passing.is_alive(), "the pass never ended: a stat blocked its event loop"
+    db = {r.tenant: (r.status, r.error_class) for r in outcome[0] if r.check == "db"}
+    assert db == {"ok0": (Status.OK, None), "stuck0": (Status.CRIT, "timeout"), "ok1": (Status.OK, None),
+                  "ok2": (Status.OK, None)}

@@ -14,7 +14,7 @@ from pymongo import MongoClient
 from opsdash.checks.base import CheckResult
 from opsdash.checks.context import CheckContext
 from opsdash.checks.reuse import FACTS_MAX_AGE_S, Reuse
-from opsdash.config.envsource import DotenvFile
+from opsdash.config.envsource import DotenvFile, file_stamp
 from opsdash.config.fleet import load_fleet
 from opsdash.engine.scheduler import Engine
 from opsdash.engine.store import ResultStore
@@ -113,16 +113,17 @@ def test_an_env_file_is_read_again_when_anything_about_it_changes(tmp_path: Path
     path.write_text('A="1"\n')
     source = DotenvFile(path)
     reuse = Reuse()
-    unchanged, stamp = reuse.unchanged_env(source)
-    assert unchanged is None
+    stamp = file_stamp(path)
+    assert reuse.unchanged_env(source, stamp) is None
     reuse.remember_env(source, stamp, source.read())
-    assert reuse.unchanged_env(source)[0] == {"A": "1"}
+    assert reuse.unchanged_env(source, file_stamp(path)) == {"A": "1"}
     replacement = tmp_path / "replacement.env"
     replacement.write_text('A="2"\n')
     replacement.replace(path)
-    assert reuse.unchanged_env(source)[0] is None
+    assert reuse.unchanged_env(source, file_stamp(path)) is None
     path.unlink()
-    assert reuse.unchanged_env(source) == (None, None)
+    assert file_stamp(path) is None
+    assert reuse.unchanged_env(source, None) is None
 
 
 def test_a_size_is_kept_until_it_is_older_than_its_max_age() -> None:
