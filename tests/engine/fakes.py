@@ -15,6 +15,8 @@ from opsdash.checks.base import CheckResult, ErrorClass, Status
 from opsdash.checks.context import CheckContext, CheckGroup
 from opsdash.config.fleet import Fleet, Tenant, load_fleet
 from opsdash.testing.fleetfile import TenantFiles, write_fleet
+from opsdash.testing.mongo_server import database_url
+from opsdash.testing.seed import healthy_company, seed_company
 
 CHECK_IDS: dict[str, tuple[str, ...]] = {
     "db": ("db",),
@@ -126,6 +128,16 @@ class FakeRunner:
                         duration_s=(now - started).total_seconds(), timestamp=now)
             for check in CHECK_IDS[group]
         ]
+
+
+def seeded_urls(base_url: str, names: Sequence[str], prefix: str) -> dict[str, str]:
+    """A healthy Company in a database of its own (``<prefix>_<name>``) for each tenant; their URLs."""
+    urls = {}
+    for name in names:
+        database = f"{prefix}_{name}"
+        seed_company(base_url, database, healthy_company())
+        urls[name] = database_url(base_url, database)
+    return urls
 
 
 def make_fleet(

@@ -19,22 +19,11 @@ from opsdash.engine.engine_thread import EngineThread
 from opsdash.engine.loop import run_bounded
 from opsdash.engine.store import ResultStore, Transition
 from opsdash.headless.check import one_pass
-from opsdash.testing.mongo_server import database_url
-from opsdash.testing.seed import healthy_company, seed_company
-from tests.engine.fakes import make_fleet
+from tests.engine.fakes import make_fleet, seeded_urls
 
 STUCK = [f"stuck{i}" for i in range(8)]
 """More tenants with a hung env file than asyncio's default executor has threads on a small machine."""
 HEALTHY = ["ok0", "ok1"]
-
-
-def seeded_urls(mongo_url: str, prefix: str, names: list[str]) -> dict[str, str]:
-    """A healthy Company in a database of its own for each tenant; their URLs."""
-    urls = {}
-    for name in names:
-        seed_company(mongo_url, f"{prefix}_{name}", healthy_company())
-        urls[name] = database_url(mongo_url, f"{prefix}_{name}")
-    return urls
 
 
 def hang_env_files(directory: Path, names: list[str]) -> list[Path]:
@@ -89,7 +78,7 @@ def release(fifos: list[Path]) -> None:
 
 
 def test_tenants_whose_env_reads_hang_do_not_starve_the_others(tmp_path: Path, mongo_url: str) -> None:
-    urls = seeded_urls(mongo_url, tmp_path.name[-16:], [*STUCK, *HEALTHY])
+    urls = seeded_urls(mongo_url, [*STUCK, *HEALTHY], tmp_path.name[-16:])
     fleet = make_fleet(
         tmp_path, [*STUCK, *HEALTHY],
         poll={"db_interval": 5, "db_timeout": 3, "config_interval": 600, "integration_interval": 600},
@@ -133,7 +122,7 @@ def test_a_hung_env_file_holds_one_thread_however_often_its_checks_run(
         tmp_path, names,
         poll={"db_interval": 0.5, "db_timeout": 5, "config_interval": 0.5, "integration_interval": 0.5,
               "integration_timeout": 5},
-        urls=seeded_urls(mongo_url, tmp_path.name[-16:], names),
+        urls=seeded_urls(mongo_url, names, tmp_path.name[-16:]),
     )
     fifos = hang_env_files(tmp_path, names)
 
@@ -172,7 +161,7 @@ def test_a_pass_whose_env_file_stat_hangs_still_checks_the_others_and_ends(
 ) -> None:
     names = ["ok0", "stuck0", "ok1", "ok2"]
     fleet = make_fleet(tmp_path, names, poll={"db_timeout": 2},
-                       urls=seeded_urls(mongo_url, tmp_path.name[-16:], names))
+                       urls=seeded_urls(mongo_url, names, tmp_path.name[-16:]))
     outcome: list[list[CheckResult]] = []
     with stats_hang([tmp_path / "env" / "stuck0.env"]):
         passing = threading.Thread(

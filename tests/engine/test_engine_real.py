@@ -21,7 +21,7 @@ from opsdash.engine.store import ResultStore, Transition
 from opsdash.fakes.tcp import HangingListener
 from opsdash.testing.mongo_server import SecantusServer, database_url
 from opsdash.testing.seed import healthy_company, seed_company
-from tests.engine.fakes import make_fleet
+from tests.engine.fakes import make_fleet, seeded_urls
 
 BLOCKED_COMMANDS = ["ping", "buildInfo", "dbStats", "find", "count", "aggregate"]
 
@@ -67,15 +67,6 @@ def hanging() -> Iterator[HangingListener]:
 def store(tmp_path: Path) -> Iterator[ResultStore]:
     with ResultStore(tmp_path / "state" / "opsdash.sqlite3") as opened:
         yield opened
-
-
-def seeded_urls(base_url: str, names: list[str], prefix: str) -> dict[str, str]:
-    urls = {}
-    for name in names:
-        database = f"{prefix}_{name}"
-        seed_company(base_url, database, healthy_company())
-        urls[name] = database_url(base_url, database)
-    return urls
 
 
 async def test_tenants_on_one_cluster_share_one_client(
