@@ -7,7 +7,8 @@ the integration probes, so that slow SaaS or SMTP endpoints never hold back the 
 deadline ends a hung run with ``timeout_results``; a run never overlaps its own
 previous run; a failing target backs off exponentially. The results of the scheduled runs that end
 within ``PUBLISH_EVERY_S`` go together to ``store.record()`` and then to ``on_results(results,
-transitions)``; a ``run_once`` pass is one batch of its own.
+transitions)``, also when the store refuses them (without transitions then); a ``run_once`` pass is one
+batch of its own.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -194,6 +196,8 @@ class Engine:
         """Tenants whose first config run has not ended yet; the first fleet-wide run starts when the
         last one ends, or at ``_first_fleet_delay`` at the latest."""
         self._pending: list[CheckResult] = []
+        self._unrecorded = 0
+        """Results the store refused since it last recorded a batch."""
         self._flush_handle: asyncio.TimerHandle | None = None
         self._stopping = False
         pace_for_sweeps(len(fleet.tenants))
@@ -618,13 +622,35 @@ class Engine:
     def _publish(self, results: list[CheckResult]) -> None:
         if not results:
             return
-        transitions = self.store.record(results)
+        transitions = self._record(results)
         if self.on_results is None:
             return
         try:
             self.on_results(results, transitions)
         except Exception:
             logger.exception("on_results callback failed")
+
+    def _record(self, results: list[CheckResult]) -> list[Transition]:
+        """Record a batch. A store that refuses it (a full disk, a file locked past its busy timeout, a
+        broken file) costs the batch its history and its transitions, never its place on the screen and
+        in the alerts: one error when the store starts refusing, one warning when it records again."""
+        try:
+            transitions = self.store.record(results)
+        except (sqlite3.Error, OSError) as exc:
+            if not self._unrecorded:
+                logger.error(
+                    "the results store %s did not record %d results (%s: %s); they are shown and alerted"
+                    " on, but not kept", self.store.path, len(results), type(exc).__name__, exc,
+                )
+            self._unrecorded += len(results)
+            return []
+        if self._unrecorded:
+            logger.warning(
+                "the results store %s records again; %d results were not kept", self.store.path,
+                self._unrecorded,
+            )
+            self._unrecorded = 0
+        return transitions
 
     async def _prune(self) -> None:
         if self._scheduler is None:

@@ -333,7 +333,8 @@ class ResultStore:
     """
 
     def __init__(
-        self, path: Path, *, history_days: float = 7, max_history_per_check: int = 10_000
+        self, path: Path, *, history_days: float = 7, max_history_per_check: int = 10_000,
+        busy_timeout_s: float = 10.0,
     ) -> None:
         if history_days <= 0 or max_history_per_check < 1:
             raise ValueError("history_days must be > 0 and max_history_per_check >= 1")
@@ -349,7 +350,7 @@ class ResultStore:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = sqlite3.connect(
-            self.path, timeout=10, check_same_thread=False, isolation_level=None
+            self.path, timeout=busy_timeout_s, check_same_thread=False, isolation_level=None
         )
         self._conn.create_function("opsdash_bucket", 1, bucket_of, deterministic=True)
         with self._lock:
