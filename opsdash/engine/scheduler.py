@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -46,6 +47,11 @@ PUBLISH_EVERY_S = 0.2
 """Scheduled runs' results are recorded and handed on together at most this often: one store transaction
 and one callback for all the runs that ended in the window, rather than one per run (1,000 tenants start
 3,000 runs within seconds)."""
+RECORD_RETRY_S = 5.0
+"""After the store refuses a batch, the results wait this long in memory before it is tried again, so a
+store locked for good holds the loop up for its busy timeout once per this, not once per batch."""
+UNRECORDED_MAX = 100_000
+"""Results kept in memory for a store that refuses them, at most; the oldest go first."""
 CLUSTER_GROUPS: tuple[CheckGroup, ...] = ("db", "config")
 """The groups whose runs read the tenant's cluster: they fail, back off and come back with it."""
 ResultsCallback = Callable[[list[CheckResult], list[Transition]], None]
@@ -196,8 +202,10 @@ class Engine:
         """Tenants whose first config run has not ended yet; the first fleet-wide run starts when the
         last one ends, or at ``_first_fleet_delay`` at the latest."""
         self._pending: list[CheckResult] = []
-        self._unrecorded = 0
-        """Results the store refused since it last recorded a batch."""
+        self._unrecorded: list[CheckResult] = []
+        """Results the store refused, oldest first, to record with the next batch it takes."""
+        self._unrecorded_dropped = 0
+        self._refused_at: float | None = None
         self._flush_handle: asyncio.TimerHandle | None = None
         self._stopping = False
         pace_for_sweeps(len(fleet.tenants))
@@ -304,6 +312,14 @@ class Engine:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
         self._flush()
+        if self._unrecorded:
+            self._record([])
+        if self._unrecorded:
+            logger.error(
+                "the results store %s refused %d results; they are not kept", self.store.path,
+                len(self._unrecorded) + self._unrecorded_dropped,
+            )
+            self._unrecorded, self._unrecorded_dropped, self._refused_at = [], 0, None
         if self._owns_ctx and self._ctx is not None:
             ctx, self._ctx = self._ctx, None
             await ctx.aclose()
@@ -631,26 +647,43 @@ class Engine:
             logger.exception("on_results callback failed")
 
     def _record(self, results: list[CheckResult]) -> list[Transition]:
-        """Record a batch. A store that refuses it (a full disk, a file locked past its busy timeout, a
-        broken file) costs the batch its history and its transitions, never its place on the screen and
-        in the alerts: one error when the store starts refusing, one warning when it records again."""
-        try:
-            transitions = self.store.record(results)
-        except (sqlite3.Error, OSError) as exc:
-            if not self._unrecorded:
-                logger.error(
-                    "the results store %s did not record %d results (%s: %s); they are shown and alerted"
-                    " on, but not kept", self.store.path, len(results), type(exc).__name__, exc,
-                )
-            self._unrecorded += len(results)
+        """Record a batch, after the results an earlier batch could not record.
+
+        A store that refuses (a full disk, a file locked past its busy timeout, a broken file) never costs
+        a batch its place on the screen and in the alerts, only its transitions. Its results wait in
+        memory (``UNRECORDED_MAX`` at most) and are tried again with a batch at least ``RECORD_RETRY_S``
+        later. One error when the store starts refusing, one warning when it records again."""
+        waiting = self._unrecorded
+        if waiting and self._refused_at is not None and time.monotonic() - self._refused_at < RECORD_RETRY_S:
+            self._keep_unrecorded(results)
             return []
-        if self._unrecorded:
+        try:
+            transitions = self.store.record([*waiting, *results])
+        except (sqlite3.Error, OSError) as exc:
+            if not waiting:
+                logger.error(
+                    "the results store %s refused %d results (%s: %s); they are shown and alerted on, and"
+                    " kept in memory for now", self.store.path, len(results),
+                    type(exc).__name__, exc,
+                )
+            self._refused_at = time.monotonic()
+            self._keep_unrecorded(results)
+            return []
+        if waiting:
+            dropped = self._unrecorded_dropped
             logger.warning(
-                "the results store %s records again; %d results were not kept", self.store.path,
-                self._unrecorded,
+                "the results store %s records again: %d results it refused are recorded now%s",
+                self.store.path, len(waiting), f"; {dropped} older ones were dropped" if dropped else "",
             )
-            self._unrecorded = 0
+            self._unrecorded, self._unrecorded_dropped, self._refused_at = [], 0, None
         return transitions
+
+    def _keep_unrecorded(self, results: list[CheckResult]) -> None:
+        self._unrecorded.extend(results)
+        excess = len(self._unrecorded) - UNRECORDED_MAX
+        if excess > 0:
+            del self._unrecorded[:excess]
+            self._unrecorded_dropped += excess
 
     async def _prune(self) -> None:
         if self._scheduler is None:

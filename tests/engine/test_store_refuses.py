@@ -1,6 +1,7 @@
 """A results store that refuses a batch (here: its file locked by another process past its busy timeout,
-as a full disk or a broken file would refuse it) costs the batch its history, never its place on the
-screen and in the alerts: ``on_results`` still gets every result, and the log says so once."""
+as a full disk or a broken file would refuse it) never costs the batch its place on the screen and in
+the alerts: ``on_results`` still gets every result, the log says so once, and the results are recorded
+once the store takes them again (or reported lost when the engine stops first)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from opsdash.checks.base import CheckResult, Status
+from opsdash.engine import scheduler
 from opsdash.engine.scheduler import Engine
 from opsdash.engine.store import ResultStore, Transition
 from tests.engine.fakes import make_fleet, seeded_urls
@@ -45,36 +47,54 @@ class Delivered:
         self.arrived.set()
 
 
-async def test_a_pass_the_store_refuses_is_still_delivered_and_the_store_catches_up(
-    tmp_path: Path, mongo_url: str, caplog: pytest.LogCaptureFixture
+def messages(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [record.getMessage() for record in caplog.records]
+
+
+async def test_passes_the_store_refuses_are_delivered_and_recorded_once_it_takes_them_again(
+    tmp_path: Path, mongo_url: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(scheduler, "RECORD_RETRY_S", 0.0)
     fleet = make_fleet(tmp_path, NAMES, urls=seeded_urls(mongo_url, NAMES, tmp_path.name[-16:]))
     delivered = Delivered()
     with ResultStore(tmp_path / "opsdash.sqlite3", busy_timeout_s=0.2) as store:
         engine = Engine(fleet, store=store, on_results=delivered, jitter=False)
         try:
-            with caplog.at_level(logging.WARNING, logger="opsdash.engine.scheduler"), locked(store.path):
-                refused = await engine.run_once(groups=["db"])
-                again = await engine.run_once(groups=["db"])
-            refusals = [r.getMessage() for r in caplog.records]
+            with caplog.at_level(logging.WARNING, logger=scheduler.__name__), locked(store.path):
+                refused = await engine.run_once(groups=["db"]) + await engine.run_once(groups=["db"])
+            refusals = messages(caplog)
             caplog.clear()
-            with caplog.at_level(logging.WARNING, logger="opsdash.engine.scheduler"):
+            with caplog.at_level(logging.WARNING, logger=scheduler.__name__):
                 await engine.run_once(groups=["db"])
         finally:
             await engine.stop()
-        kept = {(r.tenant, r.check) for r in store.latest()}
+        history = {name: store.history(name, "db") for name in NAMES}
     first_two = [(len(results), transitions) for results, transitions in delivered.batches[:2]]
     assert first_two == [(2, []), (2, [])]
-    assert {(r.tenant, r.status) for r in refused + again} == {("acme", Status.OK), ("beta", Status.OK)}
+    assert {(r.tenant, r.status) for r in refused} == {("acme", Status.OK), ("beta", Status.OK)}
     assert len(refusals) == 1
     assert refusals[0].startswith(
-        f"the results store {store.path} did not record 2 results (OperationalError: database is locked)"
+        f"the results store {store.path} refused 2 results (OperationalError: database is locked)"
     )
-    assert [r.getMessage() for r in caplog.records] == [
-        f"the results store {store.path} records again; 4 results were not kept"
+    assert messages(caplog) == [
+        f"the results store {store.path} records again: 4 results it refused are recorded now"
     ]
-    assert kept == {("acme", "db"), ("beta", "db")}
-    assert len(delivered.batches[2][1]) == 2
+    assert {name: len(rows) for name, rows in history.items()} == {"acme": 3, "beta": 3}
+
+
+async def test_what_the_store_still_refuses_when_the_engine_stops_is_reported_lost(
+    tmp_path: Path, mongo_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    fleet = make_fleet(tmp_path, NAMES, urls=seeded_urls(mongo_url, NAMES, tmp_path.name[-16:]))
+    with ResultStore(tmp_path / "opsdash.sqlite3", busy_timeout_s=0.2) as store, locked(store.path):
+        engine = Engine(fleet, store=store, jitter=False)
+        with caplog.at_level(logging.WARNING, logger=scheduler.__name__):
+            try:
+                results = await engine.run_once(groups=["db"])
+            finally:
+                await engine.stop()
+    assert len(results) == 2
+    assert messages(caplog)[-1] == f"the results store {store.path} refused 2 results; they are not kept"
 
 
 async def test_the_scheduled_engine_delivers_what_a_locked_store_refuses(
