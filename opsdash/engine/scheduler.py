@@ -652,7 +652,8 @@ class Engine:
         A store that refuses (a full disk, a file locked past its busy timeout, a broken file) never costs
         a batch its place on the screen and in the alerts, only its transitions. Its results wait in
         memory (``UNRECORDED_MAX`` at most) and are tried again with a batch at least ``RECORD_RETRY_S``
-        later. One error when the store starts refusing, one warning when it records again."""
+        later, whose transitions then include theirs. One error when the store starts refusing, one
+        warning when it records again."""
         waiting = self._unrecorded
         if waiting and self._refused_at is not None and time.monotonic() - self._refused_at < RECORD_RETRY_S:
             self._keep_unrecorded(results)
