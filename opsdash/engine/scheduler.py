@@ -52,6 +52,10 @@ RECORD_RETRY_S = 5.0
 store locked for good holds the loop up for its busy timeout once per this, not once per batch."""
 UNRECORDED_MAX = 100_000
 """Results kept in memory for a store that refuses them, at most; the oldest go first."""
+FLUSH_BUSY_TIMEOUT_S = 0.5
+"""How long a scheduled batch (or the hourly prune) waits for another process's write lock on the store
+before it is refused (a batch is kept for later): the wait holds up the engine's loop, and every check
+with it, where the store's own wait is 10 s."""
 CLUSTER_GROUPS: tuple[CheckGroup, ...] = ("db", "config")
 """The groups whose runs read the tenant's cluster: they fail, back off and come back with it."""
 ResultsCallback = Callable[[list[CheckResult], list[Transition]], None]
@@ -313,7 +317,7 @@ class Engine:
             await asyncio.gather(*late, return_exceptions=True)
         self._flush()
         if self._unrecorded:
-            self._record([])
+            self._record([], FLUSH_BUSY_TIMEOUT_S)
         if self._unrecorded:
             logger.error(
                 "the results store %s refused %d results; they are not kept", self.store.path,
@@ -631,14 +635,14 @@ class Engine:
             self._flush_handle = None
         pending, self._pending = self._pending, []
         try:
-            self._publish(pending)
+            self._publish(pending, busy_timeout_s=FLUSH_BUSY_TIMEOUT_S)
         except Exception:
             logger.exception("recording %d check results failed", len(pending))
 
-    def _publish(self, results: list[CheckResult]) -> None:
+    def _publish(self, results: list[CheckResult], busy_timeout_s: float | None = None) -> None:
         if not results:
             return
-        transitions = self._record(results)
+        transitions = self._record(results, busy_timeout_s)
         if self.on_results is None:
             return
         try:
@@ -646,7 +650,7 @@ class Engine:
         except Exception:
             logger.exception("on_results callback failed")
 
-    def _record(self, results: list[CheckResult]) -> list[Transition]:
+    def _record(self, results: list[CheckResult], busy_timeout_s: float | None = None) -> list[Transition]:
         """Record a batch, after the results an earlier batch could not record.
 
         A store that refuses (a full disk, a file locked past its busy timeout, a broken file) never costs
@@ -659,7 +663,7 @@ class Engine:
             self._keep_unrecorded(results)
             return []
         try:
-            transitions = self.store.record([*waiting, *results])
+            transitions = self.store.record([*waiting, *results], busy_timeout_s=busy_timeout_s)
         except (sqlite3.Error, OSError) as exc:
             if not waiting:
                 logger.error(
@@ -689,6 +693,13 @@ class Engine:
     async def _prune(self) -> None:
         if self._scheduler is None:
             return
-        removed = self.store.prune()
+        try:
+            removed = self.store.prune(busy_timeout_s=FLUSH_BUSY_TIMEOUT_S)
+        except (sqlite3.Error, OSError) as exc:
+            logger.warning(
+                "the results store %s was not pruned (%s: %s); next try in %g s", self.store.path,
+                type(exc).__name__, exc, PRUNE_EVERY_S,
+            )
+            return
         if removed:
             logger.info("pruned %d old rows from the results store", removed)

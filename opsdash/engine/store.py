@@ -342,6 +342,7 @@ class ResultStore:
         self.history_days = history_days
         self.max_history_per_check = max_history_per_check
         self._hard_slack = min(_TRIM_SLACK_MAX, max_history_per_check // 10)
+        self._busy_timeout_s = busy_timeout_s
         self._heads: dict[tuple[str, str], Head] = {}
         self._sources: dict[tuple[str, str], ContentSource] = {}
         self._loaded_tenants: set[str] = set()
@@ -399,6 +400,18 @@ class ResultStore:
                 yield conn
 
     @contextmanager
+    def _busy_timeout(self, seconds: float | None) -> Iterator[None]:
+        if seconds is None:
+            yield
+            return
+        conn = self._connection()
+        conn.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+        try:
+            yield
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
+
+    @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             conn = self._connection()
@@ -417,19 +430,22 @@ class ResultStore:
         self._loaded_tenants.clear()
         self._generation = None
 
-    def record(self, results: Iterable[CheckResult]) -> list[Transition]:
+    def record(
+        self, results: Iterable[CheckResult], *, busy_timeout_s: float | None = None
+    ) -> list[Transition]:
         """Store a batch: history rows, the latest per (tenant, check), and the transitions it causes.
 
         A result older than the stored latest goes to history only. The whole batch is one transaction
         of a few bulk statements; a result whose content did not change since its check's latest adds a
-        row of a few numbers to the history, not another copy of its body.
+        row of a few numbers to the history, not another copy of its body. ``busy_timeout_s`` replaces
+        the store's own wait for another process's write lock, for this batch.
         """
         batch = list(results)
         if not batch:
             return []
         with self._lock:
             try:
-                with self._write() as conn:
+                with self._busy_timeout(busy_timeout_s), self._write() as conn:
                     heads = self._current_heads(conn, {r.tenant for r in batch})
                     plan = plan_batch(
                         batch, heads, next_series_id=_next_id(conn, "series"),
@@ -687,12 +703,13 @@ class ResultStore:
         moment = now or datetime.now(UTC)
         return {label: self.uptime(tenant, check, w, moment) for label, w in UPTIME_WINDOWS.items()}
 
-    def prune(self, now: datetime | None = None) -> int:
-        """Remove history and transitions older than the retention; returns how many rows went."""
+    def prune(self, now: datetime | None = None, *, busy_timeout_s: float | None = None) -> int:
+        """Remove history and transitions older than the retention; returns how many rows went.
+        ``busy_timeout_s`` as for :meth:`record`."""
         cutoff = _epoch(now or datetime.now(UTC)) - self.history_days * 86_400
         edge = bucket_of(cutoff)
         where = "(bucket < ? OR (bucket = ? AND ts < ?))"
-        with self._lock, self._write() as conn:
+        with self._lock, self._busy_timeout(busy_timeout_s), self._write() as conn:
             gone = conn.execute(
                 f"SELECT series_id, count(*) FROM results WHERE {where} GROUP BY series_id",
                 (edge, edge, cutoff),
