@@ -101,6 +101,11 @@ def test_files_that_are_not_utf8_are_named(tmp_path: Path, cli: object) -> None:
     assert_refused(cli, path, "tenants.toml: not UTF-8 text (byte 5)")
 
 
+def test_an_env_file_name_no_file_can_have_is_one_line(tmp_path: Path, cli: object) -> None:
+    path = write(tmp_path, '[[tenants]]\nname = "acme"\nenv_file = "ac\\u0000me.env"\n')
+    assert_refused(cli, path, "ac\x00me.env: cannot read env file (embedded null byte)")
+
+
 def test_env_file_line_that_does_not_parse_names_file_and_line(tmp_path: Path, cli: object) -> None:
     envs = {"acme.env": GOOD_ENV + "this is not dotenv\n"}
     toml = '[[tenants]]\nname = "acme"\nenv_file = "acme.env"\n'

@@ -31,6 +31,7 @@ from opsdash.engine.pass_cache import start_read
 
 FACTS_MAX_AGE_S = 300.0
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 
 
 @dataclass
@@ -79,11 +80,9 @@ class Reuse:
         """A thread stat'ing ``source``: the one still running from an earlier run, else a new one. Await
         it shielded: a stat on a hung mount blocks as a read does, and must block neither the event loop
         nor more than one thread."""
-        running = self.stamp_reads.get(source.label)
-        if running is None or running.done():
-            running = start_read(lambda: asyncio.to_thread(envsource.file_stamp, source.path))
-            self.stamp_reads[source.label] = running
-        return running
+        return _running_or_new(
+            self.stamp_reads, source.label, lambda: asyncio.to_thread(envsource.file_stamp, source.path)
+        )
 
     def known_env(self, source: EnvSource) -> EnvValues | None:
         """The env last read from ``source``, however old, without touching it; None if never read."""
@@ -93,11 +92,7 @@ class Reuse:
     def env_read(self, source: EnvSource) -> asyncio.Future[EnvValues]:
         """A thread reading ``source``: the one still running from an earlier run, else a new one. Await
         it shielded: a caller that gives up leaves it to the next."""
-        running = self.env_reads.get(source.label)
-        if running is None or running.done():
-            running = start_read(lambda: asyncio.to_thread(source.read))
-            self.env_reads[source.label] = running
-        return running
+        return _running_or_new(self.env_reads, source.label, lambda: asyncio.to_thread(source.read))
 
     def remember_env(self, source: EnvSource, stamp: FileStamp | None, values: EnvValues) -> None:
         """Keep ``values`` for the file as it was at ``stamp`` (taken before it was read)."""
@@ -153,8 +148,15 @@ class Reuse:
     def fact_read(self, key: Hashable, ask: Callable[[], Awaitable[T]]) -> asyncio.Future[T]:
         """The ask for ``key`` still running, else a new one. ``ask`` returns its failure as a value; await
         the future shielded: a caller that gives up leaves it to the others."""
-        running = self.fact_reads.get(key)
-        if running is None or running.done():
-            running = start_read(ask)
-            self.fact_reads[key] = running
-        return running
+        return _running_or_new(self.fact_reads, key, ask)
+
+
+def _running_or_new(
+    reads: dict[K, asyncio.Future[Any]], key: K, read: Callable[[], Awaitable[T]]
+) -> asyncio.Future[T]:
+    """The read kept under ``key`` while it still runs, else ``read()`` started now and kept there."""
+    running = reads.get(key)
+    if running is None or running.done():
+        running = start_read(read)
+        reads[key] = running
+    return running

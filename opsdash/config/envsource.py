@@ -21,7 +21,7 @@ def file_stamp(path: os.PathLike[str] | str) -> FileStamp | None:
     """What changes whenever a file is rewritten or replaced; None when it cannot be stat'ed."""
     try:
         st = os.stat(path)
-    except OSError:
+    except (OSError, ValueError):
         return None
     return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
@@ -67,6 +67,8 @@ class DotenvFile:
             raise ConfigError(f"{self.label}: cannot read env file ({exc.strerror})") from None
         except UnicodeDecodeError as exc:
             raise ConfigError(f"{self.label}: env file is not UTF-8 text (byte {exc.start})") from None
+        except ValueError as exc:
+            raise ConfigError(f"{self.label}: cannot read env file ({exc})") from None
 
 
 class StaticEnv:
@@ -82,15 +84,16 @@ class StaticEnv:
 
 def read_texts_bounded(
     files: Sequence[DotenvFile], timeout_s: float
-) -> list[tuple[FileStamp | None, str] | ConfigError]:
-    """Each file's stamp (taken before it is read) and text, or why it could not be read; read in order
-    by one daemon thread.
+) -> list[tuple[FileStamp | None, str] | Exception]:
+    """Each file's stamp (taken before it is read) and text, or why it could not be read (a
+    ``ConfigError``, or whatever else the read raised, for the caller to raise); read in order by one
+    daemon thread.
 
     A file that keeps the thread for ``timeout_s`` (``2 * timeout_s`` at most: progress is looked at once
     per ``timeout_s``), as one on a hung mount does, is a ``ConfigError`` naming it, instead of a process
     that never gets past loading its fleet; the thread, a daemon, never holds up the process's exit.
     """
-    texts: list[tuple[FileStamp | None, str] | ConfigError] = []
+    texts: list[tuple[FileStamp | None, str] | Exception] = []
     finished = threading.Event()
 
     def read_all() -> None:
@@ -98,7 +101,7 @@ def read_texts_bounded(
             try:
                 stamp = file_stamp(file.path)
                 texts.append((stamp, file.read_text()))
-            except ConfigError as exc:
+            except Exception as exc:
                 texts.append(exc)
         finished.set()
 

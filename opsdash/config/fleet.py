@@ -351,7 +351,7 @@ def load_fleet(path: Path) -> Fleet:
         env_values: EnvValues = {}
         if isinstance(env_source, DotenvFile):
             env_read = next(env_texts)
-            if isinstance(env_read, ConfigError):
+            if isinstance(env_read, Exception):
                 raise env_read
             stamp, env_text = env_read
             env_values = parse_dotenv_text(env_text, env_source.label)

@@ -209,7 +209,8 @@ class Engine:
         self._unrecorded: list[CheckResult] = []
         """Results the store refused, oldest first, to record with the next batch it takes."""
         self._unrecorded_dropped = 0
-        self._refused_at: float | None = None
+        self._refused_at = 0.0
+        """When the store last refused a batch (monotonic seconds)."""
         self._flush_handle: asyncio.TimerHandle | None = None
         self._stopping = False
         pace_for_sweeps(len(fleet.tenants))
@@ -323,7 +324,7 @@ class Engine:
                 "the results store %s refused %d results; they are not kept", self.store.path,
                 len(self._unrecorded) + self._unrecorded_dropped,
             )
-            self._unrecorded, self._unrecorded_dropped, self._refused_at = [], 0, None
+            self._unrecorded, self._unrecorded_dropped = [], 0
         if self._owns_ctx and self._ctx is not None:
             ctx, self._ctx = self._ctx, None
             await ctx.aclose()
@@ -659,7 +660,7 @@ class Engine:
         later, whose transitions then include theirs. One error when the store starts refusing, one
         warning when it records again."""
         waiting = self._unrecorded
-        if waiting and self._refused_at is not None and time.monotonic() - self._refused_at < RECORD_RETRY_S:
+        if waiting and time.monotonic() - self._refused_at < RECORD_RETRY_S:
             self._keep_unrecorded(results)
             return []
         try:
@@ -680,7 +681,7 @@ class Engine:
                 "the results store %s records again: %d results it refused are recorded now%s",
                 self.store.path, len(waiting), f"; {dropped} older ones were dropped" if dropped else "",
             )
-            self._unrecorded, self._unrecorded_dropped, self._refused_at = [], 0, None
+            self._unrecorded, self._unrecorded_dropped = [], 0
         return transitions
 
     def _keep_unrecorded(self, results: list[CheckResult]) -> None:
