@@ -7,6 +7,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote_plus
@@ -144,14 +145,15 @@ class MongoTarget:
     username: str | None
     auth_source: str | None
 
-    @property
+    @cached_property
     def cluster_key(self) -> tuple[Any, ...]:
-        """Identity of a client: same hosts, same credentials, same auth database, same options."""
+        """Identity of a client: same hosts, same credentials, same auth database, same options (worked out
+        once: every read of a pass looks its client up by it)."""
         base = self.url.split("?", 1)
         options = base[1] if len(base) > 1 else ""
         return (self.hosts, self.username, self.auth_source, options, self.password)
 
-    @property
+    @cached_property
     def password(self) -> str | None:
         return _password_of(self.url)
 
