@@ -278,8 +278,11 @@ def scheduled_rows(fleet: Fleet) -> list[Row]:
     return [
         Row(f"N={n} scheduled engine (dashboard, watch): first picture", f"{figures.first_picture_s:.1f} s",
             "-", None),
-        Row(f"N={n} scheduled engine: db results in one db_interval ({figures.db_interval_s:g} s)",
-            f"{figures.db_results_in_interval} of {n}", "-", None),
+        Row(f"N={n} scheduled engine: tenants with a db result in one db_interval"
+            f" ({figures.db_interval_s:g} s)",
+            f"{figures.db_tenants_in_interval} of {n}", "-", None),
+        Row(f"N={n} scheduled engine: longest gap between two db results of a tenant",
+            f"{figures.longest_db_gap_s:.1f} s", "-", None),
         Row(f"N={n} scheduled engine: db/config timeouts (healthy fleet)", str(figures.timeouts), "-", None),
     ]
 

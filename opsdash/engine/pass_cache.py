@@ -15,6 +15,7 @@ is not acquired").
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import weakref
 from collections.abc import Awaitable, Callable, Hashable, Iterator, Sequence
@@ -112,6 +113,16 @@ def sweep(tenants: Sequence[Any] | None = None) -> Iterator[PassCache]:
 def current() -> PassCache | None:
     """The pass this task runs in, if any."""
     return _CURRENT.get()
+
+
+def outside(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``call(*args, **kwargs)`` in a copy of the current context without its pass. What it starts (a
+    task, a callback: a scheduler's wakeup, which starts the next runs, and schedules the one after)
+    inherits that context, and must not join a pass that ends long before it: its reads would be the
+    pass's, for ever."""
+    context = contextvars.copy_context()
+    context.run(_CURRENT.set, None)
+    return context.run(call, *args, **kwargs)
 
 
 async def joined(task: asyncio.Future[T]) -> T:

@@ -57,7 +57,7 @@ def test_start_returns_running_and_callbacks_run_on_the_engine_thread(
         assert {(j.tenant, j.group) for j in engine_thread.jobs()} >= {("a", "db"), ("b", "integrations")}
         engine_thread.start()
         collector.wait_for_key(("a", "db"))
-        assert ("b", "db") not in collector.seen()
+        assert ("b", "whatsapp") not in collector.seen()
         engine_thread.check_now("b")
         collector.wait_for_key(("b", "whatsapp"))
         assert collector.threads and threading.get_ident() not in collector.threads
