@@ -1,15 +1,16 @@
 """The engine: polls every tenant's check groups on a schedule and hands each batch to the store.
 
-One APScheduler job per (tenant, group). The first picture is one sweep: the db and config checks of every
-tenant in one pass, each tenant's env and Company documents read once and shared by both groups and the
-fleet-wide check (as ``run_once`` does), each tenant's results handed on as soon as they are in. Each
-tenant's db and config jobs then run every interval, spread over one interval from the end of its
-sweep; the integration probes start staggered across a short start window (without every tenant hitting
-its SaaS endpoints in the same instant), then run every interval. Two semaphores cap
-concurrent runs: one for the runs that read tenant databases (db, config, the fleet-wide check), one for
-the integration probes, so that slow SaaS or SMTP endpoints never hold back the database checks. A hard
-deadline ends a hung run with ``timeout_results``; a run never overlaps its own
-previous run; a failing target backs off exponentially. The results of the scheduled runs that end
+One APScheduler job per (tenant, group). The first picture is one sweep: the db and config checks of
+every tenant in one pass, each tenant's env and Company documents read once and shared by both groups
+and the fleet-wide check (as ``run_once`` does), each tenant's results handed on as soon as they are in.
+Each tenant's db and config jobs then run every interval, the next run within one interval of the end
+of its sweep (``resume_offset``). The integration probes start staggered across a short start window
+(without every tenant hitting its SaaS endpoints in the same instant), then run every interval.
+
+Two semaphores cap concurrent runs: one for the runs that read tenant databases (db, config, the
+fleet-wide check), one for the integration probes, so that slow SaaS or SMTP endpoints never hold back
+the database checks. A hard deadline ends a hung run with ``timeout_results``; a run never overlaps its
+own previous run; a failing target backs off exponentially. The results of the scheduled runs that end
 within ``PUBLISH_EVERY_S`` go together to ``store.record()`` and then to ``on_results(results,
 transitions)``, also when the store refuses them (without transitions then); a ``run_once`` pass is one
 batch of its own.
@@ -120,11 +121,16 @@ def start_window(tenants: int, interval: float) -> float:
 
 
 def resume_offset(index: int, count: int, interval: float, group_index: int) -> float:
-    """Seconds from the end of a tenant's part of the first sweep to its next run of a swept group: the
-    ``index``-th of ``count`` tenants is spread over one interval, and the groups of one tenant are a
-    share of a slot apart, so that the fleet's runs stay evenly spread rather than arriving together."""
+    """Seconds from the end of a tenant's part of the first sweep to its next run of a swept group.
+
+    The ``index``-th of ``count`` tenants is spread over the second half of one interval, and the
+    groups of one tenant are a share of a slot apart. So the fleet's runs stay spread rather than
+    arriving together, every tenant's next result comes within one interval of its first, and a sweep
+    shorter than half an interval runs no tenant twice while it lasts: re-running the tenants done
+    first spread over the whole interval made the first picture at 1,000 tenants 0.7 s slower
+    (5.35 s against 4.65 s, medians of eight alternating rounds of ``bench/scheduled.py``)."""
     phase = (group_index + 1) / (len(CLUSTER_GROUPS) + 1)
-    return interval * ((index + phase) / count)
+    return interval * (1 + (index + phase) / count) / 2
 
 
 def stagger_offsets(count: int, interval: float, phase: float = 0.0) -> list[float]:
