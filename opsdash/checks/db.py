@@ -317,10 +317,10 @@ async def _probe(ctx: CheckContext, tenant: Tenant, deadline: Deadline, secrets:
     client = ctx.clients.client_for(target)
     try:
         async with asyncio.timeout(deadline.backstop()):
-            with pymongo.timeout(deadline.remaining()):
-                latency_ms, documents, info, sizes = await _answers(ctx, tenant, deadline.remaining())
-                count = len(documents)
-                if count >= COMPANY_READ_LIMIT:
+            latency_ms, documents, info, sizes = await _answers(ctx, tenant, deadline.remaining())
+            count = len(documents)
+            if count >= COMPANY_READ_LIMIT:
+                with pymongo.timeout(deadline.remaining()):
                     count = await client[target.database][tenant.company_collection].count_documents({})
     except (PyMongoError, TimeoutError) as exc:
         if isinstance(exc, TimeoutError):

@@ -5,6 +5,8 @@
 - A tenant whose env and Company documents (raw BSON bytes) are exactly what they were keeps what was
   derived from them (resolution, secrets, config verdicts): those are pure functions of these inputs.
 - The fleet-wide isolation verdicts stand while every tenant's profile is what it was.
+- A tenant's secrets, which its db result is scrubbed of, are worked out again only when its env is another
+  object (read again) or the tenant is (the fleet reloaded).
 - A read of an env source that is still running (a hung mount, a stalled API) is joined by the next run
   rather than started again, so that each stuck source holds one thread, not one per run.
 - The scheduled isolation check compares each tenant as its own config run last read it (``loaded``), if
@@ -64,6 +66,8 @@ class Reuse:
     """The latest read of each env source, by label, while it may still be running."""
     stamp_reads: dict[str, asyncio.Future[FileStamp | None]] = field(default_factory=dict)
     """The latest stat of each env file outside a pass's own, by label, while it may still be running."""
+    secrets: dict[str, tuple[object, Mapping[str, str | None], list[str]]] = field(default_factory=dict)
+    """Each tenant's secrets with the tenant and env they were worked out from (see ``secrets_for``)."""
     loaded: dict[str, tuple[float, Any]] = field(default_factory=dict)
     """Each tenant's latest loaded state (env, Company read, resolution) and when it was loaded."""
     loaded_whole: dict[str, tuple[float, Any]] = field(default_factory=dict)
@@ -114,6 +118,22 @@ class Reuse:
         entry = Derived(env, raw_documents, value)
         self.derived[tenant] = entry
         return entry
+
+    def secrets_for(
+        self,
+        tenant: Any,
+        env: Mapping[str, str | None],
+        work_out: Callable[[], list[str]],
+    ) -> list[str]:
+        """``work_out()`` (the tenant's secrets, a pure function of the tenant and its env), again only when
+        the tenant or its env is another object than last time: an env file unchanged on disk is the
+        same object from pass to pass (``unchanged_env``). The list is shared: do not change it."""
+        kept = self.secrets.get(tenant.name)
+        if kept is not None and kept[0] is tenant and kept[1] is env:
+            return kept[2]
+        found = work_out()
+        self.secrets[tenant.name] = (tenant, env, found)
+        return found
 
     def remember_loaded(self, tenant: str, state: Any, whole: bool, now: float | None = None) -> None:
         """Keep ``state`` as the tenant's latest load; ``whole`` when every read it needed succeeded."""

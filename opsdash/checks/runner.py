@@ -34,8 +34,8 @@ from opsdash.config.resolve import (
     resolve_tenant,
 )
 from opsdash.engine import pass_cache
-from opsdash.engine.mongo import company_documents, decoded, describe_mongo_error
-from opsdash.engine.pass_cache import memo
+from opsdash.engine.mongo import CompanyDocuments, decoded, describe_mongo_error, start_company_read
+from opsdash.engine.pass_cache import joined, memo
 from opsdash.engine.resolution import tenant_secrets
 from opsdash.redact import MASK, redact_dsn, scrub
 
@@ -227,11 +227,15 @@ async def _read_tenant(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> T
     if env_error is not None:
         secrets = tenant_secrets(tenant, env, ctx.fleet.catalog)
         return TenantState(env, CompanyRead(error="not read"), None, secrets, env_error)
-    try:
-        async with asyncio.timeout(timeout_s + min(0.05 * timeout_s, 0.5)):
-            outcome = await company_documents(ctx.clients, tenant, timeout_s)
-    except TimeoutError:
-        outcome = None
+    read = start_company_read(ctx.clients, tenant, timeout_s)
+    if read.done():
+        outcome: CompanyDocuments | None = read.result()
+    else:
+        try:
+            async with asyncio.timeout(timeout_s + min(0.05 * timeout_s, 0.5)):
+                outcome = await joined(read)
+        except TimeoutError:
+            outcome = None
     if isinstance(outcome, tuple):
         raw = tuple(document.raw for document in outcome)
         kept = ctx.reuse.derived_for(tenant.name, env, raw)
@@ -414,7 +418,7 @@ async def run_group(
     deadline = Deadline(deadline_s * WORK_SHARE)
     if group == "db":
         env, _ = await _read_env(ctx, tenant)
-        secrets = tenant_secrets(tenant, env, ctx.fleet.catalog)
+        secrets = ctx.reuse.secrets_for(tenant, env, lambda: tenant_secrets(tenant, env, ctx.fleet.catalog))
         probe = db.run(ctx, tenant, deadline.remaining(), secrets)
         return _cleaned([await _guarded(tenant.name, db.CHECK_ID, probe, secrets)], secrets)
     budget = deadline.seconds if group == "config" else deadline.seconds * COMPANY_READ_SHARE

@@ -31,6 +31,7 @@ import pymongo
 from bson.codec_options import CodecOptions
 from bson.raw_bson import RawBSONDocument
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import (
     AutoReconnect,
     ConfigurationError,
@@ -103,7 +104,9 @@ class MongoClients:
         self._listeners = list(event_listeners)
         self._clients: dict[tuple[Any, ...], AsyncMongoClient[dict[str, Any]]] = {}
         self._by_target: dict[MongoTarget, AsyncMongoClient[dict[str, Any]]] = {}
-        self._outages: dict[AsyncMongoClient[dict[str, Any]], Outage] = {}
+        self._databases: dict[MongoTarget, AsyncDatabase[dict[str, Any]]] = {}
+        self._outages: dict[int, Outage] = {}
+        """Outages by ``id`` of their client (hashing a client works out its seeds and options)."""
         self._retired: list[AsyncMongoClient[dict[str, Any]]] = []
 
     def __len__(self) -> int:
@@ -132,10 +135,17 @@ class MongoClients:
         self._by_target[target] = client
         return client
 
+    def database_for(self, target: MongoTarget) -> AsyncDatabase[dict[str, Any]]:
+        """The target's database on its client, made once (every read of a pass needs it)."""
+        database = self._databases.get(target)
+        if database is None:
+            database = self._databases[target] = self.client_for(target)[target.database]
+        return database
+
     def admit(self, target: MongoTarget) -> Admission | PyMongoError:
         """Leave to send a read to the target's cluster, or, while it is down and another read is trying
         it, the error to report at once."""
-        outage = self._outages.get(self.client_for(target))
+        outage = self._outages.get(id(self.client_for(target)))
         if outage is None:
             return Admission()
         if not outage.probing:
@@ -146,7 +156,7 @@ class MongoClients:
     def settle(self, target: MongoTarget, admission: Admission, outcome: object) -> None:
         """Record what an admitted read found: an outage error marks the cluster down (or keeps it so), any
         other outcome means a server answered. ``outcome`` None: the read was cancelled."""
-        key = self.client_for(target)
+        key = id(self.client_for(target))
         outage = self._outages.get(key)
         if isinstance(outcome, OUTAGE_ERRORS):
             if outage is None:
@@ -197,7 +207,8 @@ class MongoClients:
         log.warning("the MongoDB client for %s broke inside the driver; using a new one", target.display)
         self._clients = {key: known for key, known in self._clients.items() if known is not client}
         self._by_target = {known: c for known, c in self._by_target.items() if c is not client}
-        self._outages.pop(client, None)
+        self._databases = {known: d for known, d in self._databases.items() if d.client is not client}
+        self._outages.pop(id(client), None)
         self._retired.append(client)
 
     async def close(self) -> None:
@@ -209,6 +220,7 @@ class MongoClients:
         clients, self._clients = [*self._clients.values(), *self._retired], {}
         self._retired = []
         self._by_target = {}
+        self._databases = {}
         self._outages = {}
         for client in clients:
             try:
@@ -282,7 +294,7 @@ def describe_mongo_error(exc: BaseException, secrets: Iterable[str] = ()) -> str
 async def _find_company(clients: MongoClients, tenant: Tenant, timeout_s: float) -> CompanyDocuments:
     """One ``find`` command, its single batch of at most ``COMPANY_READ_LIMIT`` raw documents (no cursor
     is left open on the server)."""
-    database = clients.client_for(tenant.mongo)[tenant.mongo.database]
+    database = clients.database_for(tenant.mongo)
     query = {
         "find": tenant.company_collection,
         "filter": {},

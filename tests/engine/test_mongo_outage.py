@@ -147,6 +147,7 @@ async def test_a_client_whose_driver_lock_broke_is_replaced_for_every_tenant_on_
     clients = MongoClients()
     broken = clients.client_for(DOWN)
     assert clients.client_for(SAME_CLUSTER) is broken
+    assert clients.database_for(DOWN).client is broken
     clients.settle(DOWN, clients.admit(DOWN), REFUSED)
 
     async def lock_broke() -> object:
@@ -157,5 +158,7 @@ async def test_a_client_whose_driver_lock_broke_is_replaced_for_every_tenant_on_
     fresh = clients.client_for(SAME_CLUSTER)
     assert fresh is not broken
     assert clients.client_for(DOWN) is fresh
+    assert clients.database_for(DOWN).client is fresh
+    assert clients.database_for(DOWN).name == "a"
     assert clients.admit(DOWN) == Admission()
     await clients.close()

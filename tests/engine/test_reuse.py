@@ -16,6 +16,7 @@ from opsdash.checks.context import CheckContext
 from opsdash.checks.reuse import FACTS_MAX_AGE_S, Reuse
 from opsdash.config.envsource import DotenvFile, file_stamp
 from opsdash.config.fleet import load_fleet
+from opsdash.engine.resolution import tenant_secrets
 from opsdash.engine.scheduler import Engine
 from opsdash.engine.store import ResultStore
 from opsdash.testing.fleetfile import TenantFiles, write_fleet
@@ -133,6 +134,30 @@ def test_a_size_is_kept_until_it_is_older_than_its_max_age() -> None:
     assert reuse.fresh_fact("db", now=oldest) == ({"on_disk": 10}, FACTS_MAX_AGE_S)
     assert reuse.fresh_fact("db", now=100.0 + FACTS_MAX_AGE_S + 1) is None
     assert reuse.fresh_fact("other", now=100.0) is None
+
+
+def test_secrets_are_worked_out_again_for_another_env_or_tenant(tmp_path: Path) -> None:
+    fleet = load_fleet(write_fleet(tmp_path, [TenantFiles("acme", "mongodb://ops:dsn-pw@db.example/acme")]))
+    tenant = fleet.tenant("acme")
+    reuse = Reuse()
+    worked_out: list[dict[str, str | None]] = []
+
+    def secrets_of(env: dict[str, str | None]) -> list[str]:
+        worked_out.append(env)
+        return tenant_secrets(tenant, env, fleet.catalog)
+
+    env = {"CLOUDINARY_API_SECRET": "first-secret"}
+    first = reuse.secrets_for(tenant, env, lambda: secrets_of(env))
+    assert set(first) == {"first-secret", "dsn-pw"}
+    assert reuse.secrets_for(tenant, env, lambda: secrets_of(env)) is first
+    assert len(worked_out) == 1
+
+    rewritten = {"CLOUDINARY_API_SECRET": "second-secret"}
+    assert "second-secret" in reuse.secrets_for(tenant, rewritten, lambda: secrets_of(rewritten))
+    reloaded = load_fleet(write_fleet(tmp_path, [TenantFiles("acme", "mongodb://ops:new-pw@db.example/acme")]))
+    moved = reloaded.tenant("acme")
+    again = reuse.secrets_for(moved, rewritten, lambda: tenant_secrets(moved, rewritten, fleet.catalog))
+    assert "new-pw" in again
 
 
 def test_the_isolation_check_takes_a_tenants_latest_whole_load_while_it_is_recent() -> None:
