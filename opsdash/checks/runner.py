@@ -34,6 +34,7 @@ from opsdash.config.resolve import (
     resolve_tenant,
 )
 from opsdash.engine import pass_cache
+from opsdash.engine.fanout import each_bounded
 from opsdash.engine.mongo import CompanyDocuments, decoded, describe_mongo_error, start_company_read
 from opsdash.engine.pass_cache import joined, memo
 from opsdash.engine.resolution import tenant_secrets
@@ -464,7 +465,21 @@ def _cleaned(results: list[CheckResult], secrets: Iterable[str]) -> list[CheckRe
 Profile = tuple[isolation.TenantProfile, str | None, list[str]]
 
 
-def _profile_of(tenant: Tenant, state: TenantState, addresses: frozenset[str]) -> Profile:
+def _profile_of(ctx: CheckContext, tenant: Tenant, state: TenantState, addresses: frozenset[str]) -> Profile:
+    """The tenant's profile for the isolation check; the one made last time while the tenant, its state
+    (kept by ``Reuse`` while its inputs are unchanged) and its cluster's addresses are the same, so that
+    the check's comparison with the last run's profiles finds the very same objects."""
+    kept = ctx.reuse.derived.get(tenant.name)
+    if kept is None or kept.value is not state:
+        return _new_profile(tenant, state, addresses)
+    made: tuple[Tenant, frozenset[str], Profile] | None = kept.extra.get("profile")
+    if made is None or made[0] is not tenant or made[1] != addresses:
+        made = (tenant, addresses, _new_profile(tenant, state, addresses))
+        kept.extra["profile"] = made
+    return made[2]
+
+
+def _new_profile(tenant: Tenant, state: TenantState, addresses: frozenset[str]) -> Profile:
     note = None
     if state.env_error:
         note = f"env unreadable: {state.env_error}"
@@ -482,7 +497,7 @@ def _addresses(tenant: Tenant, timeout_s: float) -> Awaitable[frozenset[str]]:
 async def _profile(ctx: CheckContext, tenant: Tenant, deadline: Deadline) -> Profile:
     timeout_s = deadline.remaining() * 0.5
     state = await load_tenant(ctx, tenant, min(deadline.remaining() * 0.8, ctx.fleet.poll.db_timeout))
-    return _profile_of(tenant, state, await _addresses(tenant, timeout_s))
+    return _profile_of(ctx, tenant, state, await _addresses(tenant, timeout_s))
 
 
 def _profile_now(ctx: CheckContext, tenant: Tenant) -> Profile | None:
@@ -500,7 +515,7 @@ def _profile_now(ctx: CheckContext, tenant: Tenant) -> Profile | None:
         state = ctx.reuse.recent_load(tenant.name, max_age_s)
     if state is None:
         return None
-    return _profile_of(tenant, state, addresses)
+    return _profile_of(ctx, tenant, state, addresses)
 
 
 def sharing_groups(profiles: Sequence[isolation.TenantProfile]) -> list[list[int]]:
@@ -560,13 +575,11 @@ async def run_fleet(ctx: CheckContext, deadline_s: float) -> list[CheckResult]:
     loaded: list[Profile | None] = [_profile_now(ctx, t) for t in tenants]
     missing = [i for i, p in enumerate(loaded) if p is None]
     if missing:
-        slots = asyncio.Semaphore(ctx.fleet.poll.max_concurrency)
-
-        async def bounded(tenant: Tenant) -> Profile:
-            async with slots:
-                return await _profile(ctx, tenant, deadline)
-
-        read = await asyncio.gather(*(bounded(tenants[i]) for i in missing))
+        read = await each_bounded(
+            [tenants[i] for i in missing],
+            lambda tenant: _profile(ctx, tenant, deadline),
+            ctx.fleet.poll.max_concurrency,
+        )
         for i, profile in zip(missing, read, strict=True):
             loaded[i] = profile
     ready = [p for p in loaded if p is not None]

@@ -33,6 +33,7 @@ from opsdash.checks.context import CHECK_GROUPS, CheckContext, CheckGroup, group
 from opsdash.config.fleet import Fleet, Tenant
 from opsdash.engine import pass_cache
 from opsdash.engine.backoff import DEFAULT_JITTER, backoff_delay, is_target_failure
+from opsdash.engine.fanout import each_bounded
 from opsdash.engine.gc_policy import pace_for_sweeps
 from opsdash.engine.store import ResultStore, Transition
 from opsdash.redact import scrub
@@ -323,8 +324,10 @@ class Engine:
         tenants = self.fleet.tenants
         try:
             with pass_cache.sweep(tenants):
-                await asyncio.gather(
-                    *(self._sweep_tenant(tenant, index) for index, tenant in enumerate(tenants))
+                await each_bounded(
+                    list(enumerate(tenants)),
+                    lambda indexed: self._sweep_tenant(indexed[1], indexed[0]),
+                    self._workers(CLUSTER_GROUPS),
                 )
                 await self._run_fleet(None)
         finally:
@@ -402,7 +405,9 @@ class Engine:
         selected = self.fleet.select(tenants)
         chosen = tuple(groups) if groups else CHECK_GROUPS
         with pass_cache.sweep(selected):
-            batches = await asyncio.gather(*(self._run_tenant(tenant, chosen) for tenant in selected))
+            batches = await each_bounded(
+                selected, lambda tenant: self._run_tenant(tenant, chosen), self._workers(chosen)
+            )
             if "config" in chosen:
                 batches.append(await self._run_fleet(frozenset(t.name for t in selected), publish=False))
         results = [result for batch in batches for result in batch]
@@ -499,6 +504,12 @@ class Engine:
         if publish:
             self._publish_soon(results)
         return results
+
+    def _workers(self, groups: Sequence[CheckGroup]) -> int:
+        """Tenants a pass over these groups keeps in flight: enough to fill every lane they use."""
+        poll = self.fleet.poll
+        lanes = poll.max_concurrency if any(g != "integrations" for g in groups) else 0
+        return lanes + (poll.integration_concurrency if "integrations" in groups else 0)
 
     def _lane(self, group: CheckGroup) -> asyncio.Semaphore:
         """The concurrency cap a group's runs share: integration probes have their own."""

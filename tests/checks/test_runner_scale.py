@@ -1,14 +1,19 @@
-"""The runner's fleet-scale shortcuts give exactly what the plain versions give: scrubbing, isolation and
-restamping a verdict that stands."""
+"""The runner's fleet-scale shortcuts give exactly what the plain versions give: scrubbing, isolation,
+restamping a verdict that stands and a profile kept from the last run."""
 
 from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from opsdash.checks import isolation
 from opsdash.checks.base import CheckResult, Status
-from opsdash.checks.runner import Scrubber, isolation_results, sharing_groups
+from opsdash.checks.context import CheckContext
+from opsdash.checks.runner import Scrubber, TenantState, _profile_of, isolation_results, sharing_groups
+from opsdash.config.fleet import load_fleet
+from opsdash.config.resolve import CompanyRead
+from opsdash.testing.fleetfile import TenantFiles, write_fleet
 
 SECRETS = ["cnry-token-1234", "cnry-token", "pw-secret", "abc", ""]
 
@@ -116,3 +121,21 @@ def test_a_restamped_result_is_the_model_copy_with_the_new_time_sharing_the_rest
     twice = restamped.restamped(later + timedelta(seconds=15))
     assert twice.timestamp == later + timedelta(seconds=15)
     assert twice.model_fields_set == copied.model_fields_set
+
+
+def test_a_kept_profile_is_given_again_only_for_the_same_tenant_state_and_addresses(tmp_path: Path) -> None:
+    urls = {"acme": "mongodb://db.example/acme", "moved": "mongodb://db.example/acme_moved"}
+    fleet = load_fleet(write_fleet(tmp_path, [TenantFiles("acme", urls["acme"])]))
+    moved_fleet = load_fleet(write_fleet(tmp_path / "moved", [TenantFiles("acme", urls["moved"])]))
+    ctx = CheckContext.create(fleet)
+    tenant, moved = fleet.tenant("acme"), moved_fleet.tenant("acme")
+    state = TenantState({}, CompanyRead(documents=()), None, [])
+    ctx.reuse.remember_derived("acme", {}, (), state)
+    here, there = frozenset({"10.0.0.1:27017"}), frozenset({"10.0.0.2:27017"})
+
+    first = _profile_of(ctx, tenant, state, here)
+    assert _profile_of(ctx, tenant, state, frozenset(here)) is first
+    assert _profile_of(ctx, tenant, state, there)[0].db_addresses == there
+    assert _profile_of(ctx, moved, state, there)[0].database == "acme_moved"
+    other_state = TenantState({}, CompanyRead(error="timed out"), None, [])
+    assert _profile_of(ctx, tenant, other_state, here)[1] == "Company not read: timed out"
