@@ -21,6 +21,7 @@ SMALLEST = {
         "N=10 (a) opsdash sweep, cold",
     ),
     "dashboard_refresh": (["--tenants", "20", "--rounds", "1"], "worst single layout refresh"),
+    "ab": ([".", ".", "--tenants", "5", "--rounds", "1", "--passes", "1"], "client CPU"),
 }
 
 
