@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 
 from opsdash.config import envsource
 from opsdash.config.envsource import DotenvFile, EnvSource, EnvValues, FileStamp
+from opsdash.config.fleet import Tenant
 from opsdash.engine.pass_cache import start_read
 
 FACTS_MAX_AGE_S = 300.0
@@ -66,7 +67,7 @@ class Reuse:
     """The latest read of each env source, by label, while it may still be running."""
     stamp_reads: dict[str, asyncio.Future[FileStamp | None]] = field(default_factory=dict)
     """The latest stat of each env file outside a pass's own, by label, while it may still be running."""
-    secrets: dict[str, tuple[object, Mapping[str, str | None], list[str]]] = field(default_factory=dict)
+    secrets: dict[str, tuple[Tenant, Mapping[str, str | None], list[str]]] = field(default_factory=dict)
     """Each tenant's secrets with the tenant and env they were worked out from (see ``secrets_for``)."""
     loaded: dict[str, tuple[float, Any]] = field(default_factory=dict)
     """Each tenant's latest loaded state (env, Company read, resolution) and when it was loaded."""
@@ -121,7 +122,7 @@ class Reuse:
 
     def secrets_for(
         self,
-        tenant: Any,
+        tenant: Tenant,
         env: Mapping[str, str | None],
         work_out: Callable[[], list[str]],
     ) -> list[str]:
