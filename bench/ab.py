@@ -3,10 +3,11 @@
 One run of bench/sweep.py cannot tell a 5 % change from this machine's drift: its speed moves by a
 quarter over minutes. This script seeds the fleet behind the latency proxy once. Then, round after
 round, it runs each version in a process of its own, the order alternating: one cold pass (a fresh
-engine), then ``--passes`` warm passes of the same engine, each paired with a floor pass as bench/sweep.py
-pairs them. It prints every round, and for each version the medians over all rounds: the warm passes'
-wall time, their client CPU (``time.process_time``, the figure least moved by the server and the proxy
-sharing the two cores) and their ratio to the floor pass next to them, and the cold passes' wall time.
+engine), then ``--passes`` warm passes of the same engine, each paired with a floor pass, by bench/sweep.py's
+own ``paired_sweeps``. It prints every round, and for each version the medians over all rounds: the warm
+passes' wall time, their client CPU (``time.process_time``, the figure least moved by the server and the
+proxy sharing the two cores) and their ratio to the floor pass next to them, and the cold passes' wall
+time.
 
     git worktree add /tmp/before HEAD~1
     .venv/bin/python bench/ab.py /tmp/before . [--rounds 4] [--passes 7] [--tenants 1000]
@@ -25,54 +26,30 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import sweep
-from pymongo import AsyncMongoClient
 
 from opsdash.testing.mongo_server import SecantusServer
 
-CONCURRENCY = 64
-"""The floor's reads in flight: opsdash's default ``poll.max_concurrency``."""
-
 
 async def child_passes(config: Path, url: str, passes: int) -> dict[str, Any]:
-    """In the version's own process: a cold pass, then warm passes each followed by a floor pass."""
+    """In the version's own process: one cold pass, then warm passes, each paired with a floor pass
+    (``sweep.paired_sweeps``)."""
     import opsdash
     from opsdash.config.fleet import load_fleet
-    from opsdash.engine.mongo import MAX_CONNECTING, MAX_POOL_SIZE
-    from opsdash.engine.scheduler import Engine
-    from opsdash.engine.store import ResultStore
+    from opsdash.engine.mongo import MAX_POOL_SIZE
 
     fleet = load_fleet(config)
-    store = ResultStore.for_fleet(fleet)
-    engine = Engine(fleet, store=store, jitter=False)
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        url, maxPoolSize=MAX_POOL_SIZE, maxConnecting=MAX_CONNECTING
+    timed = await sweep.paired_sweeps(
+        fleet, url, fleet.poll.max_concurrency, MAX_POOL_SIZE, passes, cold_repeat=1
     )
-    databases = [tenant.mongo.database for tenant in fleet.tenants]
-    started, cpu = time.perf_counter(), time.process_time()
-    await engine.run_once(groups=["db", "config"])
-    cold, cold_cpu = time.perf_counter() - started, time.process_time() - cpu
-    await sweep.floor_pass(client, databases, CONCURRENCY)
-    warm: list[float] = []
-    warm_cpu: list[float] = []
-    floor: list[float] = []
-    for _ in range(passes):
-        started, cpu = time.perf_counter(), time.process_time()
-        await engine.run_once(groups=["db", "config"])
-        warm.append(time.perf_counter() - started)
-        warm_cpu.append(time.process_time() - cpu)
-        floor.append(await sweep.floor_pass(client, databases, CONCURRENCY))
-    await engine.stop()
-    await client.close()
-    store.close()
     return {
         "source": str(Path(opsdash.__file__).resolve().parent.parent),
-        "cold": cold, "cold_cpu": cold_cpu, "warm": warm, "warm_cpu": warm_cpu, "floor": floor,
+        "cold": timed.cold[0], "cold_cpu": timed.cold_cpu[0],
+        "warm": timed.warm, "warm_cpu": timed.warm_cpu, "floor": timed.floor_warm,
     }
 
 

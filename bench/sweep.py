@@ -36,7 +36,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -150,12 +150,15 @@ def check_results(fleet: Fleet, results_count: int) -> None:
 
 @dataclass
 class Passes:
-    """Wall times of (a) and (c), taken in alternation: a cold pass of each, then warm passes of each."""
+    """Wall times of (a) and (c), taken in alternation: cold passes of each, then warm passes of each;
+    and the client CPU (``time.process_time``) of each pass of (a)."""
 
-    cold: list[float]
-    warm: list[float]
-    floor_cold: list[float]
-    floor_warm: list[float]
+    cold: list[float] = field(default_factory=list)
+    warm: list[float] = field(default_factory=list)
+    floor_cold: list[float] = field(default_factory=list)
+    floor_warm: list[float] = field(default_factory=list)
+    cold_cpu: list[float] = field(default_factory=list)
+    warm_cpu: list[float] = field(default_factory=list)
 
     @staticmethod
     def paired_ratio(mine: Sequence[float], floor: Sequence[float]) -> float:
@@ -164,29 +167,36 @@ class Passes:
         return statistics.median(a / c for a, c in zip(mine, floor, strict=True))
 
 
-async def paired_sweeps(fleet: Fleet, url: str, limit: int, pool: int, repeat: int) -> Passes:
-    """``repeat`` cold passes of (a) (a fresh engine each) and of (c) (a fresh client each), alternating,
-    then ``repeat`` warm passes of each (the last engine and client again), alternating."""
-    passes = Passes([], [], [], [])
+async def paired_sweeps(
+    fleet: Fleet, url: str, limit: int, pool: int, repeat: int, cold_repeat: int | None = None
+) -> Passes:
+    """``cold_repeat`` (default ``repeat``) cold passes of (a) (a fresh engine each) and of (c) (a fresh
+    client each), alternating, then ``repeat`` warm passes of each (the last engine and client again),
+    alternating."""
+    passes = Passes()
     databases = [t.mongo.database for t in fleet.tenants]
     store = ResultStore.for_fleet(fleet)
     engine: Engine | None = None
     client: AsyncMongoClient[dict[str, Any]] | None = None
     try:
-        for _ in range(repeat):
+        for _ in range(repeat if cold_repeat is None else cold_repeat):
             if engine is not None:
                 await engine.stop()
             if client is not None:
                 await client.close()
             engine = Engine(fleet, store=store, jitter=False)
             client = AsyncMongoClient(url, maxPoolSize=pool, maxConnecting=MAX_CONNECTING)
+            cpu = time.process_time()
             seconds, count = await sweep_opsdash(engine)
+            passes.cold_cpu.append(time.process_time() - cpu)
             check_results(fleet, count)
             passes.cold.append(seconds)
             passes.floor_cold.append(await floor_pass(client, databases, limit))
         assert engine is not None and client is not None
         for _ in range(repeat):
+            cpu = time.process_time()
             seconds, count = await sweep_opsdash(engine)
+            passes.warm_cpu.append(time.process_time() - cpu)
             check_results(fleet, count)
             passes.warm.append(seconds)
             passes.floor_warm.append(await floor_pass(client, databases, limit))
