@@ -4,9 +4,9 @@ Whether a tenant's env file changed since it was read is told by its stamp (``en
 A stat blocks on a hung mount as a read does, so it must not run on the event loop, and a thread per
 tenant would cost a hop each. A pass's first env read starts one thread that stats every env file of
 the pass in order; readers wait for it up to ``PATIENCE_S`` from its start (the loop has nothing else to
-do then, so it takes milliseconds; a quarter of ``poll.db_timeout`` if that is less). A file the thread
-has not reached by then, behind a stat that hangs, is stat'ed in a thread of its own
-(``Reuse.stamp_read``), under its check's deadline.
+do then, so it takes milliseconds), or a quarter of the db and config checks' deadline if that is less.
+A file the thread has not reached by then, behind a stat that hangs, is stat'ed in a thread of its own
+(``Reuse.stamp_read``), under its check's deadline. A run outside a pass uses that thread alone.
 """
 
 from __future__ import annotations

@@ -173,3 +173,25 @@ def test_a_pass_whose_env_file_stat_hangs_still_checks_the_others_and_ends(
     db = {r.tenant: (r.status, r.error_class) for r in outcome[0] if r.check == "db"}
     assert db == {"ok0": (Status.OK, None), "stuck0": (Status.CRIT, "timeout"), "ok1": (Status.OK, None),
                   "ok2": (Status.OK, None)}
+
+
+def test_a_scheduled_run_whose_env_file_stat_hangs_does_not_stop_the_other_tenants(
+    tmp_path: Path, mongo_url: str
+) -> None:
+    names = ["ok0", "stuck0"]
+    fleet = make_fleet(
+        tmp_path, names,
+        poll={"db_interval": 0.5, "db_timeout": 2, "config_interval": 600, "integration_interval": 600},
+        urls=seeded_urls(mongo_url, names, tmp_path.name[-16:]),
+    )
+
+    def scheduled_runs_seen(results: list[CheckResult]) -> bool:
+        by_tenant = [r.tenant for r in results]
+        return by_tenant.count("stuck0") >= 2 and by_tenant.count("ok0") >= 6
+
+    collector = DbResults()
+    with engine_running(fleet, tmp_path, collector, []), stats_hang([tmp_path / "env" / "stuck0.env"]):
+        collector.wait_for(scheduled_runs_seen)
+
+    outcomes = {(r.tenant, r.status, r.error_class) for r in collector.results}
+    assert outcomes == {("ok0", Status.OK, None), ("stuck0", Status.CRIT, "timeout")}
