@@ -20,8 +20,9 @@ from textual import on, work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
-from opsdash.checks.base import CheckResult, Status
+from opsdash.checks.base import CheckResult
 from opsdash.config.fleet import Fleet
+from opsdash.screens.alarms import announcements, turned_critical
 from opsdash.screens.backend import Backend, EngineLike, ResultsCallback, ResultsSource
 from opsdash.screens.keymap import bindings, commands_for, unknown_ids
 from opsdash.screens.messages import ResultsArrived
@@ -130,8 +131,9 @@ class OpsdashApp(App[int]):
             self.call_from_thread(self.notify, f"cannot check now: {exc}", severity="warning")
 
     def post_results(self, results: list[CheckResult], transitions: list[Any]) -> None:
-        """The engine's callback (on its own thread): hand the batch to the UI as a message."""
-        self.post_message(ResultsArrived(results, transitions))
+        """The engine's callback (on its own thread): hand the batch to the UI as a message. The store's
+        ``transitions`` are not used: the dashboard judges changes against what it shows (``alarms``)."""
+        self.post_message(ResultsArrived(results))
 
     def _check_terminal(self) -> None:
         if self._had_tty and not sys.stdin.isatty():
@@ -145,13 +147,17 @@ class OpsdashApp(App[int]):
 
     # -- state -----------------------------------------------------------------------------------
 
-    def absorb(self, results: Iterable[CheckResult]) -> None:
-        """Keep the newest result per (tenant, check)."""
+    def absorb(self, results: Iterable[CheckResult]) -> list[CheckResult]:
+        """Keep the newest result per (tenant, check); return those that turned their check CRIT."""
+        turned: list[CheckResult] = []
         for result in results:
             current = self.latest.get(result.key)
             if current is None or result.timestamp >= current.timestamp:
+                if turned_critical(current, result):
+                    turned.append(result)
                 self.latest[result.key] = result
         self.results_version += 1
+        return turned
 
     def tenant_results(self, tenant: str) -> dict[str, CheckResult]:
         return {check: r for (name, check), r in self.latest.items() if name == tenant}
@@ -159,17 +165,17 @@ class OpsdashApp(App[int]):
     @on(ResultsArrived)
     async def _on_results(self, message: ResultsArrived) -> None:
         """Absorb a batch a slice at a time, yielding to the loop in between, so a fleet-wide batch never
-        holds up input or painting; then announce the status changes."""
+        holds up input or painting; then announce the checks that turned CRIT, with one bell."""
         results = message.results
+        turned: list[CheckResult] = []
         for start in range(0, len(results), ABSORB_SLICE):
             if start:
                 await asyncio.sleep(0)
-            self.absorb(results[start : start + ABSORB_SLICE])
-        for change in message.transitions:
-            new, old = getattr(change, "new", None), getattr(change, "old", None)
-            if new is Status.CRIT and old is not None and old is not Status.CRIT:
-                self.notify(f"{change.tenant} {change.check}: CRIT {change.summary}", severity="error")
-                self.bell()
+            turned += self.absorb(results[start : start + ABSORB_SLICE])
+        for text in announcements(turned):
+            self.notify(text, severity="error")
+        if turned:
+            self.bell()
 
     # -- actions available everywhere ------------------------------------------------------------
 

@@ -11,12 +11,11 @@ from opsdash.checks.base import CheckResult
 
 
 class ResultsArrived(Message):
-    """A batch of check results (and the status transitions it caused) from the engine thread."""
+    """A batch of check results from the engine thread."""
 
-    def __init__(self, results: Sequence[CheckResult], transitions: Sequence[Any] = ()) -> None:
+    def __init__(self, results: Sequence[CheckResult]) -> None:
         super().__init__()
         self.results = list(results)
-        self.transitions = list(transitions)
 
 
 class HistoryLoaded(Message):

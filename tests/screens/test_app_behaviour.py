@@ -102,6 +102,31 @@ async def test_a_tenant_turning_crit_moves_to_the_top_and_the_cursor_stays_put(m
         assert str(screen.query_one("#why").content) == "delta-deli: db: connection refused"
 
 
+async def test_a_tenant_turning_crit_rings_and_says_so_when_the_store_recorded_no_transition(
+    make_app,
+) -> None:
+    app = make_app(healthy())
+    toasts: list[str] = []
+    rings: list[None] = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.notify = lambda message, **kwargs: toasts.append(message)
+        app.bell = lambda: rings.append(None)
+        down = CheckResult(
+            tenant="delta-deli", check="db", status=Status.CRIT, summary="connection refused",
+            timestamp=NOW - timedelta(seconds=4), error_class="connect",
+        )
+        post_from_thread(app, [down])
+        await settle(pilot)
+        assert toasts == ["delta-deli db: CRIT connection refused"]
+        assert len(rings) == 1
+
+        still_down = down.model_copy(update={"timestamp": NOW})
+        post_from_thread(app, [still_down])
+        await settle(pilot)
+        assert toasts == ["delta-deli db: CRIT connection refused"]
+        assert len(rings) == 1
+
+
 async def test_filter_by_status_and_tag_then_clear(make_app) -> None:
     app = make_app(mixed())
     async with app.run_test(size=(80, 24)) as pilot:
