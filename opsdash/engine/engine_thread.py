@@ -88,6 +88,11 @@ class EngineThread:
                 raise TimeoutError(f"the check engine did not stop within {timeout:g}s")
             self._thread = None
 
+    def store_refusal(self) -> str | None:
+        """Why the results store refuses the engine's results, while it does (``Engine.store_refusal``)."""
+        engine = self._engine
+        return engine.store_refusal if engine is not None else None
+
     def check_now(self, tenant: str | None = None) -> None:
         """Run one tenant's checks (or everyone's) now."""
         engine = self._engine

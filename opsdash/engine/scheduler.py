@@ -234,6 +234,7 @@ class Engine:
         self._unrecorded_dropped = 0
         self._refused_at = 0.0
         """When the store last refused a batch (monotonic seconds)."""
+        self._store_refusal: str | None = None
         self._flush_handle: asyncio.TimerHandle | None = None
         self._stopping = False
         pace_for_sweeps(len(fleet.tenants))
@@ -413,6 +414,12 @@ class Engine:
         results = [result for batch in batches for result in batch]
         self._publish(results)
         return results
+
+    @property
+    def store_refusal(self) -> str | None:
+        """Why the results store refused the last batch it was given (``OperationalError: database is
+        locked``), until it records one again; None while it records."""
+        return self._store_refusal
 
     def check_now(self, tenant: str | None = None) -> None:
         """Run every group of one tenant (or of all, plus the fleet check) now; safe from any thread."""
@@ -726,8 +733,10 @@ class Engine:
                     type(exc).__name__, exc,
                 )
             self._refused_at = time.monotonic()
+            self._store_refusal = f"{type(exc).__name__}: {exc}"
             self._keep_unrecorded(results)
             return []
+        self._store_refusal = None
         if waiting:
             dropped = self._unrecorded_dropped
             logger.warning(

@@ -67,6 +67,8 @@ class OpsdashApp(App[int]):
         self.latest: dict[tuple[str, str], CheckResult] = {}
         self.results_version = 0
         self.engine: EngineLike | None = None
+        self.store_refusal: str | None = None
+        """Why the engine's results store refuses writes, while it does (shown as a badge)."""
         self._engine_factory = engine_factory
         self._watch_terminal = watch_terminal
         self._refresh_s = refresh_s
@@ -176,6 +178,26 @@ class OpsdashApp(App[int]):
             self.notify(text, severity="error")
         if turned:
             self.bell()
+        self._note_store()
+
+    def _note_store(self) -> None:
+        """Show whether the engine's results store takes the results (read after each batch): a toast
+        when it starts or stops refusing, and a badge while it refuses."""
+        refusal = self.engine.store_refusal() if self.engine is not None else None
+        if refusal == self.store_refusal:
+            return
+        if refusal is None:
+            self.notify("the results store records again")
+        elif self.store_refusal is None:
+            self.notify(
+                f"the results store refuses writes ({refusal}): results are shown and alerted on, not kept",
+                severity="error",
+                timeout=30,
+            )
+        self.store_refusal = refusal
+        for screen in self.screen_stack:
+            for badge in screen.query("#store-badge"):
+                badge.display = refusal is not None
 
     # -- actions available everywhere ------------------------------------------------------------
 

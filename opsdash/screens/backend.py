@@ -39,6 +39,8 @@ class EngineLike(Protocol):
 
     def check_now(self, tenant: str | None = None) -> None: ...
 
+    def store_refusal(self) -> str | None: ...
+
 
 class Backend(Protocol):
     """The operator actions, bound to one fleet and one operator."""

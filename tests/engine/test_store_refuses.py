@@ -60,12 +60,15 @@ async def test_passes_the_store_refuses_are_delivered_and_recorded_once_it_takes
     with ResultStore(tmp_path / "opsdash.sqlite3", busy_timeout_s=0.2) as store:
         engine = Engine(fleet, store=store, on_results=delivered, jitter=False)
         try:
+            refusal_before = engine.store_refusal
             with caplog.at_level(logging.WARNING, logger=scheduler.__name__), locked(store.path):
                 refused = await engine.run_once(groups=["db"]) + await engine.run_once(groups=["db"])
             refusals = messages(caplog)
+            refusal_while_locked = engine.store_refusal
             caplog.clear()
             with caplog.at_level(logging.WARNING, logger=scheduler.__name__):
                 await engine.run_once(groups=["db"])
+            refusal_after = engine.store_refusal
         finally:
             await engine.stop()
         history = {name: store.history(name, "db") for name in NAMES}
@@ -80,6 +83,9 @@ async def test_passes_the_store_refuses_are_delivered_and_recorded_once_it_takes
         f"the results store {store.path} records again: 4 results it refused are recorded now"
     ]
     assert {name: len(rows) for name, rows in history.items()} == {"acme": 3, "beta": 3}
+    assert (refusal_before, refusal_while_locked, refusal_after) == (
+        None, "OperationalError: database is locked", None
+    )
 
 
 async def test_what_the_store_still_refuses_when_the_engine_stops_is_reported_lost(

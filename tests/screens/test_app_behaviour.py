@@ -217,6 +217,45 @@ class RecordingEngine:
     def check_now(self, tenant: str | None = None) -> None:
         self.checks.append(tenant)
 
+    def store_refusal(self) -> str | None:
+        return None
+
+
+class RefusingStoreEngine(RecordingEngine):
+    """An EngineLike whose results store refuses writes until told otherwise."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refusal: str | None = "OperationalError: database is locked"
+
+    def store_refusal(self) -> str | None:
+        return self.refusal
+
+
+async def test_a_store_refusing_writes_shows_a_badge_and_says_why_until_it_records_again(make_app) -> None:
+    engine = RefusingStoreEngine()
+    app = make_app(healthy(), engine_factory=lambda on_results: engine)
+    toasts: list[str] = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.engine is engine, "the engine to start")
+        app.notify = lambda message, **kwargs: toasts.append(message)
+        badge = app.screen.query_one("#store-badge")
+        assert not badge.display
+        slower = CheckResult(tenant="beta-shop", check="db", status=Status.OK, summary="ok",
+                             timestamp=NOW - timedelta(seconds=3))
+        post_from_thread(app, [slower])
+        await wait_until(pilot, lambda: badge.display, "the store badge")
+        assert str(badge.content) == "STORE REFUSES WRITES"
+        assert toasts == [
+            "the results store refuses writes (OperationalError: database is locked):"
+            " results are shown and alerted on, not kept"
+        ]
+
+        engine.refusal = None
+        post_from_thread(app, [slower.model_copy(update={"timestamp": NOW})])
+        await wait_until(pilot, lambda: not badge.display, "the store badge to go")
+        assert toasts[1:] == ["the results store records again"]
+
 
 async def test_the_dashboard_asks_for_an_immediate_check_of_everyone_when_it_starts(make_app) -> None:
     engine = RecordingEngine()
