@@ -104,7 +104,6 @@ class AuditScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#read-only-badge").display = self.app.read_only
         self.query_one("#counts", Static).update("audit log")
         self.query_one("#filter").display = bool(self.tenant_text)
         table = self.query_one("#audit-table", DataTable)

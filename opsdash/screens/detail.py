@@ -92,7 +92,6 @@ class DetailScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#read-only-badge").display = self.app.read_only
         self.query_one("#counts", Static).update(f"tenant {self.tenant}")
         self.refresh_views()
         self.load_history()

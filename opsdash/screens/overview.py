@@ -37,11 +37,17 @@ RowsInput = tuple[int, list[CheckResult], str, tuple[Column, ...], dict[str, tup
 class TitleBar(Horizontal):
     """App name, counts, and the badges for a results store that refuses writes and for READ-ONLY."""
 
+    app: OpsdashApp
+
     def compose(self) -> ComposeResult:
         yield Static("opsdash", id="app-name")
         yield Static("", id="counts")
         yield Static("STORE REFUSES WRITES", id="store-badge")
         yield Static("READ-ONLY", id="read-only-badge")
+
+    def on_mount(self) -> None:
+        self.query_one("#store-badge").display = self.app.store_refusal is not None
+        self.query_one("#read-only-badge").display = self.app.read_only
 
 
 class OverviewScreen(Screen[None]):
@@ -72,8 +78,6 @@ class OverviewScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#read-only-badge").display = self.app.read_only
-        self.query_one("#store-badge").display = self.app.store_refusal is not None
         self.query_one("#filter", Input).display = False
         self.request_rows()
         self.set_interval(self.app._refresh_s, self._tick)
