@@ -7,12 +7,16 @@ made against what the dashboard shows, not the results store's transitions: a st
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from opsdash.checks.base import CheckResult, Status
 
 ONE_TOAST_EACH_UP_TO = 3
-"""More checks than this turning CRIT in one batch (a cluster going down) get one toast between them."""
+"""More checks than this turning CRIT together (a cluster going down) get one toast between them."""
+ANNOUNCE_EVERY_S = 5.0
+"""The least time between two announcements: checks turning CRIT meanwhile wait and are announced
+together, so a cluster whose tenants fail over a whole poll interval rings a few times, not once per
+batch of results."""
 
 
 def turned_critical(shown: CheckResult | None, arrived: CheckResult) -> bool:
@@ -33,3 +37,16 @@ def announcements(turned: Sequence[CheckResult]) -> list[str]:
         return [f"{r.tenant} {r.check}: CRIT {r.summary}" for r in turned]
     named = ", ".join(f"{r.tenant} {r.check}" for r in turned[:ONE_TOAST_EACH_UP_TO])
     return [f"{len(turned)} checks turned CRIT: {named} and {len(turned) - ONE_TOAST_EACH_UP_TO} more"]
+
+
+def still_critical(
+    waiting: Sequence[CheckResult], shown: Mapping[tuple[str, str], CheckResult]
+) -> list[CheckResult]:
+    """The waiting announcements still worth making: one per check, and only for checks the dashboard
+    still shows as CRIT (one that recovered meanwhile is not announced)."""
+    kept: dict[tuple[str, str], CheckResult] = {}
+    for result in waiting:
+        now = shown.get(result.key)
+        if now is not None and now.status is Status.CRIT:
+            kept.setdefault(result.key, result)
+    return list(kept.values())

@@ -11,6 +11,7 @@ import contextlib
 import gc
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import partial
@@ -19,10 +20,11 @@ from typing import Any
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
+from textual.timer import Timer
 
 from opsdash.checks.base import CheckResult
 from opsdash.config.fleet import Fleet
-from opsdash.screens.alarms import announcements, turned_critical
+from opsdash.screens.alarms import ANNOUNCE_EVERY_S, announcements, still_critical, turned_critical
 from opsdash.screens.backend import Backend, EngineLike, ResultsCallback, ResultsSource
 from opsdash.screens.keymap import bindings, commands_for, unknown_ids
 from opsdash.screens.messages import ResultsArrived
@@ -69,6 +71,10 @@ class OpsdashApp(App[int]):
         self.engine: EngineLike | None = None
         self.store_refusal: str | None = None
         """Why the engine's results store refuses writes, while it does (shown as a badge)."""
+        self.announce_every_s = ANNOUNCE_EVERY_S
+        self._unannounced: list[CheckResult] = []
+        self._announced_at: float | None = None
+        self._announcing: Timer | None = None
         self._engine_factory = engine_factory
         self._watch_terminal = watch_terminal
         self._refresh_s = refresh_s
@@ -174,11 +180,33 @@ class OpsdashApp(App[int]):
             if start:
                 await asyncio.sleep(0)
             turned += self.absorb(results[start : start + ABSORB_SLICE])
+        if turned:
+            self._unannounced += turned
+            self._announce_soon()
+        self._note_store()
+
+    def _announce_soon(self) -> None:
+        """Announce the checks that turned CRIT now, or when ``announce_every_s`` has passed since the
+        last announcement."""
+        if self._announcing is not None:
+            return
+        since = None if self._announced_at is None else time.monotonic() - self._announced_at
+        if since is None or since >= self.announce_every_s:
+            self._announce()
+        else:
+            self._announcing = self.set_timer(self.announce_every_s - since, self._announce)
+
+    def _announce(self) -> None:
+        """A toast per check that turned CRIT (one for many) and one bell."""
+        self._announcing = None
+        turned = still_critical(self._unannounced, self.latest)
+        self._unannounced = []
+        if not turned:
+            return
         for text in announcements(turned):
             self.notify(text, severity="error")
-        if turned:
-            self.bell()
-        self._note_store()
+        self.bell()
+        self._announced_at = time.monotonic()
 
     def _note_store(self) -> None:
         """Show whether the engine's results store takes the results (read after each batch): a toast

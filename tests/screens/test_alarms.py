@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from opsdash.checks.base import CheckResult, Status
-from opsdash.screens.alarms import announcements, turned_critical
+from opsdash.screens.alarms import announcements, still_critical, turned_critical
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -45,3 +45,14 @@ def test_many_checks_at_once_get_one_toast_naming_the_first_and_counting_the_res
 
 def test_nothing_turned_crit_means_no_toast() -> None:
     assert announcements([]) == []
+
+
+def test_waiting_announcements_keep_one_per_check_and_drop_checks_that_recovered() -> None:
+    first = result(Status.CRIT, tenant="a", age_s=20, summary="refused")
+    again = result(Status.CRIT, tenant="a", age_s=10, summary="timed out")
+    recovered = result(Status.CRIT, tenant="b", age_s=10)
+    shown = {
+        first.key: result(Status.CRIT, tenant="a"),
+        recovered.key: result(Status.OK, tenant="b"),
+    }
+    assert still_critical([first, recovered, again], shown) == [first]

@@ -127,6 +127,32 @@ async def test_a_tenant_turning_crit_rings_and_says_so_when_the_store_recorded_n
         assert len(rings) == 1
 
 
+async def test_checks_turning_crit_soon_after_an_announcement_wait_and_come_together(make_app) -> None:
+    app = make_app(healthy())
+    app.announce_every_s = 2.0
+    toasts: list[str] = []
+    rings: list[None] = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.notify = lambda message, **kwargs: toasts.append(message)
+        app.bell = lambda: rings.append(None)
+
+        def down(tenant: str, seconds_ago: float, status: Status = Status.CRIT) -> CheckResult:
+            return CheckResult(tenant=tenant, check="db", status=status, summary="connection refused",
+                               timestamp=NOW - timedelta(seconds=seconds_ago))
+
+        post_from_thread(app, [down("acme-prod", 3)])
+        await settle(pilot)
+        assert toasts == ["acme-prod db: CRIT connection refused"]
+        post_from_thread(app, [down("beta-shop", 3)])
+        post_from_thread(app, [down("delta-deli", 3)])
+        post_from_thread(app, [down("delta-deli", 2, Status.OK)])
+        await settle(pilot)
+        assert len(toasts) == 1
+        await wait_until(pilot, lambda: len(toasts) > 1, "the second announcement")
+        assert toasts[1:] == ["beta-shop db: CRIT connection refused"]
+        assert len(rings) == 2
+
+
 async def test_filter_by_status_and_tag_then_clear(make_app) -> None:
     app = make_app(mixed())
     async with app.run_test(size=(80, 24)) as pilot:
