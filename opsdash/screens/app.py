@@ -124,7 +124,9 @@ class OpsdashApp(App[int]):
 
     @work(thread=True, exit_on_error=False, group="engine")
     def start_engine(self) -> None:
-        """Start the engine off the UI thread; its callback only posts messages."""
+        """Start the engine off the UI thread; its callback only posts messages. Its start is the first
+        check of everyone (a sweep of the db and config checks, the integration probes right after);
+        asking it for another would only run them twice."""
         assert self._engine_factory is not None
         engine = self._engine_factory(self.post_results)
         try:
@@ -133,10 +135,6 @@ class OpsdashApp(App[int]):
             self.call_from_thread(self.notify, f"check engine failed to start: {exc}", severity="error")
             return
         self.engine = engine
-        try:
-            engine.check_now(None)
-        except RuntimeError as exc:
-            self.call_from_thread(self.notify, f"cannot check now: {exc}", severity="warning")
 
     def post_results(self, results: list[CheckResult], transitions: list[Any]) -> None:
         """The engine's callback (on its own thread): hand the batch to the UI as a message. The store's

@@ -14,6 +14,7 @@ from typing import Any
 from opsdash.checks.base import CheckResult, ErrorClass, Status
 from opsdash.checks.context import CheckContext, CheckGroup
 from opsdash.config.fleet import Fleet, Tenant, load_fleet
+from opsdash.engine import pass_cache
 from opsdash.testing.fleetfile import TenantFiles, write_fleet
 from opsdash.testing.mongo_server import database_url
 from opsdash.testing.seed import healthy_company, seed_company
@@ -38,6 +39,13 @@ class Run:
     group: str
     started: float
     ended: float | None = None
+    pass_id: int | None = None
+    """``id`` of the pass (``pass_cache``) the run read in, None outside one."""
+
+
+def _pass_id() -> int | None:
+    current = pass_cache.current()
+    return None if current is None else id(current)
 
 
 @dataclass
@@ -54,6 +62,8 @@ class FakeRunner:
     max_running_per_lane: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     """Runs at once per concurrency lane: "probes" (integrations) and "reads" (the other groups)."""
     fleet_runs: int = 0
+    fleet_passes: list[int | None] = field(default_factory=list)
+    """The pass each fleet run read in (``Run.pass_id``)."""
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     async def _notify(self) -> None:
@@ -82,7 +92,7 @@ class FakeRunner:
         self, ctx: CheckContext, tenant: Tenant, group: CheckGroup, deadline_s: float
     ) -> list[CheckResult]:
         key = (tenant.name, group)
-        run = Run(tenant.name, group, time.monotonic())
+        run = Run(tenant.name, group, time.monotonic(), pass_id=_pass_id())
         self.runs.append(run)
         self.running += 1
         self.running_per_key[key] += 1
@@ -108,6 +118,7 @@ class FakeRunner:
 
     async def run_fleet(self, ctx: CheckContext, deadline_s: float) -> list[CheckResult]:
         self.fleet_runs += 1
+        self.fleet_passes.append(_pass_id())
         await self._notify()
         return [
             CheckResult(tenant=t.name, check="isolation", status=Status.OK, summary="isolated")

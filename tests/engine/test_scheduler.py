@@ -332,16 +332,19 @@ async def test_the_concurrency_cap_holds_when_everything_is_checked_at_once(
         tmp_path, names,
         poll={**slow, "max_concurrency": 2, "integration_concurrency": 1, "db_timeout": 30},
     )
-    release = asyncio.Event()
+    hold, release = asyncio.Event(), asyncio.Event()
 
     async def behaviour(tenant: Tenant, group: CheckGroup) -> Outcome:
-        await release.wait()
+        if hold.is_set():
+            await release.wait()
         return Status.OK, None
 
     runner = FakeRunner(behaviour)
     engine, _ = engine_for(fleet, store, runner)
     await engine.start()
     try:
+        await runner.wait_until(lambda: runner.fleet_runs == 1 and not engine.in_flight())  # swept
+        hold.set()
         engine.check_now()
         await runner.wait_until(lambda: len(engine.in_flight()) == 5 * 3 + 1 and runner.running == 3)
         assert dict(runner.running_per_lane) == {"reads": 2, "probes": 1}
@@ -521,7 +524,7 @@ async def test_check_now_runs_one_tenant_or_everyone(tmp_path: Path, store: Resu
     swept = ("db", "config")
     await engine.start()
     try:
-        await runner.wait_until(lambda: runner.fleet_runs == 1)  # the first sweep has ended
+        await runner.wait_until(lambda: runner.fleet_runs == 1 and not engine.in_flight())  # swept
         engine.check_now("c")
         await runner.wait_until(lambda: all(runner.finished("c", g) >= 2 for g in swept))
         assert all(runner.finished(t, g) == 1 for t in "ab" for g in swept)
@@ -536,6 +539,38 @@ async def test_check_now_runs_one_tenant_or_everyone(tmp_path: Path, store: Resu
     finally:
         await engine.stop()
         await engine.stop()
+
+
+async def test_check_now_of_everyone_during_the_first_sweep_leaves_the_sweep_its_work(
+    tmp_path: Path, store: ResultStore
+) -> None:
+    names = ["a", "b", "c", "d"]
+    fleet = make_fleet(tmp_path, names, poll={**LONG, "max_concurrency": 1})
+    first_read_held = asyncio.Event()
+    release = asyncio.Event()
+
+    async def hold_the_first_read(tenant: Tenant, group: CheckGroup) -> Outcome:
+        if tenant.name == "a" and group == "db" and not release.is_set():
+            first_read_held.set()
+            await release.wait()
+        return Status.OK, None
+
+    runner = FakeRunner(behaviour=hold_the_first_read)
+    engine, _ = engine_for(fleet, store, runner)
+    await engine.start()
+    try:
+        await asyncio.wait_for(first_read_held.wait(), 10)
+        engine.check_now()
+        await runner.wait_until(lambda: all(runner.finished(t, "integrations") >= 1 for t in names))
+        release.set()
+        await runner.wait_until(lambda: runner.fleet_runs >= 1)
+    finally:
+        await engine.stop()
+    swept = [r for r in runner.runs if r.group in ("db", "config")]
+    assert sorted((r.tenant, r.group) for r in swept) == [(t, g) for t in names for g in ("config", "db")]
+    sweep_passes = {r.pass_id for r in swept}
+    assert len(sweep_passes) == 1 and None not in sweep_passes, "a check ran outside the sweep's shared reads"
+    assert runner.fleet_passes == list(sweep_passes)
 
 
 async def test_run_once_runs_the_chosen_tenants_and_groups_and_records_them(

@@ -283,13 +283,14 @@ async def test_a_store_refusing_writes_shows_a_badge_and_says_why_until_it_recor
         assert toasts[1:] == ["the results store records again"]
 
 
-async def test_the_dashboard_asks_for_an_immediate_check_of_everyone_when_it_starts(make_app) -> None:
+async def test_the_dashboard_starts_the_engine_and_asks_for_no_second_check_of_everyone(make_app) -> None:
     engine = RecordingEngine()
     app = make_app(healthy(), engine_factory=lambda on_results: engine)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: engine.checks, "a check_now call")
-        assert engine.checks == [None]
-        assert app.engine is engine
+        await wait_until(pilot, lambda: app.engine is engine, "the engine to start")
+        await app.workers.wait_for_complete()
+        assert engine.started.is_set()
+        assert engine.checks == []
 
 
 async def test_results_reach_the_table_through_the_refresh_tick_and_worker(make_app) -> None:
