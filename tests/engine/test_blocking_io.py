@@ -175,7 +175,7 @@ def test_a_pass_whose_env_file_stat_hangs_still_checks_the_others_and_ends(
                   "ok2": (Status.OK, None)}
 
 
-def test_a_scheduled_run_whose_env_file_stat_hangs_does_not_stop_the_other_tenants(
+def test_a_scheduled_run_whose_env_file_stat_hangs_does_not_stop_the_other_tenants_or_the_engine(
     tmp_path: Path, mongo_url: str
 ) -> None:
     names = ["ok0", "stuck0"]
@@ -190,7 +190,7 @@ def test_a_scheduled_run_whose_env_file_stat_hangs_does_not_stop_the_other_tenan
         return by_tenant.count("stuck0") >= 2 and by_tenant.count("ok0") >= 6
 
     collector = DbResults()
-    with engine_running(fleet, tmp_path, collector, []), stats_hang([tmp_path / "env" / "stuck0.env"]):
+    with stats_hang([tmp_path / "env" / "stuck0.env"]), engine_running(fleet, tmp_path, collector, []):
         collector.wait_for(scheduled_runs_seen)
 
     outcomes = {(r.tenant, r.status, r.error_class) for r in collector.results}
