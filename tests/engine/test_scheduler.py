@@ -573,6 +573,37 @@ async def test_check_now_of_everyone_during_the_first_sweep_leaves_the_sweep_its
     assert runner.fleet_passes == list(sweep_passes)
 
 
+async def test_check_now_of_one_tenant_during_the_first_sweep_goes_ahead_of_the_rest(
+    tmp_path: Path, store: ResultStore
+) -> None:
+    names = ["a", "b", "c", "d", "e"]
+    fleet = make_fleet(tmp_path, names, poll={**LONG, "max_concurrency": 2})
+    held = {"a": asyncio.Event(), "b": asyncio.Event()}
+    release = {"a": asyncio.Event(), "b": asyncio.Event()}
+
+    async def hold_a_and_b(tenant: Tenant, group: CheckGroup) -> Outcome:
+        if tenant.name in held and group == "db" and not release[tenant.name].is_set():
+            held[tenant.name].set()
+            await release[tenant.name].wait()
+        return Status.OK, None
+
+    runner = FakeRunner(behaviour=hold_a_and_b)
+    engine, _ = engine_for(fleet, store, runner)
+    await engine.start()
+    try:
+        await asyncio.wait_for(asyncio.gather(*(event.wait() for event in held.values())), 10)
+        engine.check_now("e")
+        await runner.wait_until(lambda: ("e", "db") in engine.in_flight())
+        release["b"].set()
+        await runner.wait_until(lambda: runner.finished("e", "db") >= 1)
+        release["a"].set()
+        await runner.wait_until(lambda: runner.fleet_runs == 1 and not engine.in_flight())
+    finally:
+        await engine.stop()
+    db_order = [r.tenant for r in runner.runs if r.group == "db"]
+    assert db_order.index("e") < db_order.index("c"), db_order
+
+
 async def test_run_once_runs_the_chosen_tenants_and_groups_and_records_them(
     tmp_path: Path, store: ResultStore
 ) -> None:
