@@ -31,8 +31,8 @@ def turned_critical(shown: CheckResult | None, arrived: CheckResult) -> bool:
 
 
 def announcements(turned: Sequence[CheckResult]) -> list[str]:
-    """The toasts for the checks that turned CRIT in one batch: one each, or one for them all when there
-    are more than ``ONE_TOAST_EACH_UP_TO``."""
+    """The toasts for checks that turned CRIT, announced together: one each, or one for them all when
+    there are more than ``ONE_TOAST_EACH_UP_TO``."""
     if len(turned) <= ONE_TOAST_EACH_UP_TO:
         return [f"{r.tenant} {r.check}: CRIT {r.summary}" for r in turned]
     named = ", ".join(f"{r.tenant} {r.check}" for r in turned[:ONE_TOAST_EACH_UP_TO])

@@ -216,7 +216,7 @@ class OpsdashApp(App[int]):
             self.notify("the results store records again")
         elif self.store_refusal is None:
             self.notify(
-                f"the results store refuses writes ({refusal}): results are shown and alerted on, not kept",
+                f"the results store refuses writes ({refusal}): results are shown here, not kept",
                 severity="error",
                 timeout=30,
             )

@@ -274,7 +274,7 @@ async def test_a_store_refusing_writes_shows_a_badge_and_says_why_until_it_recor
         assert str(badge.content) == "STORE REFUSES WRITES"
         assert toasts == [
             "the results store refuses writes (OperationalError: database is locked):"
-            " results are shown and alerted on, not kept"
+            " results are shown here, not kept"
         ]
 
         engine.refusal = None
