@@ -340,6 +340,29 @@ def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+def cpu_ticks() -> tuple[int, int]:
+    """The machine's stolen and total CPU ticks so far (``/proc/stat``): a KVM guest's host may give its
+    cores to other guests, which slows everything here without showing in the load average."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return fields[7], sum(fields)
+
+
+def steal_since(before: tuple[int, int]) -> str:
+    steal, total = cpu_ticks()
+    return f"{100 * (steal - before[0]) / max(total - before[1], 1):.1f}%"
+
+
+def machine_speed_ms() -> float:
+    """A fixed piece of pure-Python work, timed (median of 5): how fast this machine is right now, to
+    compare runs on other days."""
+    times = []
+    for _ in range(5):
+        sent = time.perf_counter()
+        sum(i * i for i in range(1_000_000))
+        times.append(time.perf_counter() - sent)
+    return 1000 * statistics.median(times)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -358,7 +381,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     sizes = sorted(int(s) for s in args.sizes.split(","))
     delay_s = args.delay_ms / 1000
-    print(f"load average before: {load_average()} (nproc {os.cpu_count()})")
+    print(f"load average before: {load_average()} (nproc {os.cpu_count()});"
+          f" machine speed {machine_speed_ms():.0f} ms (a fixed pure-Python loop)")
+    run_ticks = cpu_ticks()
 
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="opsdash-bench-") as tmp, SecantusServer() as server:
@@ -376,9 +401,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             for n in sizes:
                 directory = base / f"fleet{n}"
                 fleet = load_fleet(write_bench_fleet(directory, proxy_url, n))
+                sweep_ticks = cpu_ticks()
                 passes = asyncio.run(
                     paired_sweeps(fleet, proxy_url, fleet.poll.max_concurrency, MAX_POOL_SIZE, args.repeat)
                 )
+                sweep_steal = steal_since(sweep_ticks)
                 sample = min(n, args.naive_sample)
                 naive_sample = sweep_naive([(t.mongo.url, t.mongo.database) for t in fleet.tenants[:sample]])
                 naive = naive_sample * n / sample
@@ -391,7 +418,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"N={n}: (a) opsdash cold {a:.3f} s, warm {aw:.3f} s | (b) naive {naive:.2f} s{scaled}"
                     f" | (c) floor cold {c:.3f} s, warm {cw:.3f} s | a/b {a / naive:.4f} ({naive / a:.0f}x)"
                     f" | a/c paired cold {ratio:.2f}, warm {ratio_w:.2f}"
-                    f" (of medians {a / c:.2f}, {aw / cw:.2f}) | load {load_average()}"
+                    f" (of medians {a / c:.2f}, {aw / cw:.2f}) | load {load_average()},"
+                    f" CPU stolen {sweep_steal}"
                 )
                 print(
                     f"N={n} passes: (a) cold {seconds_list(passes.cold)}, warm {seconds_list(passes.warm)}"
@@ -434,7 +462,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         mb = rss(1000)
         rows.append(Row("peak RSS, TUI with 1,000 tenants", f"{mb:.0f} MB", "<= 200 MB", mb <= TARGET_RSS_MB))
-    print(f"load average after: {load_average()}")
+    print(f"load average after: {load_average()}; CPU stolen over the run {steal_since(run_ticks)};"
+          f" machine speed {machine_speed_ms():.0f} ms")
     print()
     print(f"{args.delay_ms:g} ms each way; naive (b) serial; (a) and (c) at opsdash's poll.max_concurrency")
     print_table(rows)
