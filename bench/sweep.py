@@ -424,6 +424,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(
                     f"N={n} passes: (a) cold {seconds_list(passes.cold)}, warm {seconds_list(passes.warm)}"
                     f" | (c) cold {seconds_list(passes.floor_cold)}, warm {seconds_list(passes.floor_warm)}"
+                    f" | (a) client CPU cold {seconds_list(passes.cold_cpu)},"
+                    f" warm {seconds_list(passes.warm_cpu)}"
                 )
                 at_scale = n == 1000
                 for label, mine, floor, paired in (("warm", aw, cw, ratio_w), ("cold", a, c, ratio)):
