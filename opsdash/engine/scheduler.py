@@ -396,7 +396,11 @@ class Engine:
         self._stopping = False
 
     async def run_once(
-        self, tenants: Sequence[str] | None = None, groups: Sequence[CheckGroup] | None = None
+        self,
+        tenants: Sequence[str] | None = None,
+        groups: Sequence[CheckGroup] | None = None,
+        *,
+        fleet_wide: bool = True,
     ) -> list[CheckResult]:
         """One pass over the chosen tenants and groups, concurrently under the cap; recorded (one batch,
         one transaction) and returned.
@@ -404,7 +408,8 @@ class Engine:
         Within the pass each tenant's env and Company documents are read once (``pass_cache``) and a
         tenant's groups share one concurrency slot: db then config (which only reads what db read), with
         integrations alongside. The fleet-wide isolation check runs after them with the "config" group
-        (limited to the chosen tenants), from the reads already made. A pair already running (started by
+        (limited to the chosen tenants), from the reads already made, unless ``fleet_wide`` is False: for
+        a few tenants it reads every other tenant's Company. A pair already running (started by
         the schedule) is skipped. Shared reads still running when the pass ends (a caller gave up at its
         deadline; each ends on the driver's own timeout) are left to finish, and ``stop`` waits for them
         before closing the clients they use.
@@ -415,7 +420,7 @@ class Engine:
             batches = await each_bounded(
                 selected, lambda tenant: self._run_tenant(tenant, chosen), self._workers(chosen)
             )
-            if "config" in chosen:
+            if fleet_wide and "config" in chosen:
                 batches.append(await self._run_fleet(frozenset(t.name for t in selected), publish=False))
         results = [result for batch in batches for result in batch]
         self._publish(results)

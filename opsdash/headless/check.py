@@ -60,8 +60,11 @@ def check_ids_by_group(fleet: Fleet) -> dict[CheckGroup, tuple[str, ...]]:
     return selection.with_fleet_checks({g: runner.group_check_ids(fleet, g) for g in CHECK_GROUPS})
 
 
-async def one_pass(fleet: Fleet, tenants: list[str], groups: list[CheckGroup]) -> list[CheckResult]:
-    """``Engine.run_once`` over the chosen tenants and groups, recorded in the results store.
+async def one_pass(
+    fleet: Fleet, tenants: list[str], groups: list[CheckGroup], *, fleet_wide: bool = True
+) -> list[CheckResult]:
+    """``Engine.run_once`` over the chosen tenants and groups (and the fleet-wide checks unless
+    ``fleet_wide`` is False), recorded in the results store.
 
     A read the pass left running (its check gave up at its deadline) gets ``poll.db_timeout`` more to end,
     the longest a read is given, and is then cancelled: one stuck for good (an env file on a hung mount)
@@ -74,7 +77,7 @@ async def one_pass(fleet: Fleet, tenants: list[str], groups: list[CheckGroup]) -
     store = ResultStore.for_fleet(fleet)
     engine = Engine(fleet, store=store, jitter=False)
     try:
-        return await engine.run_once(tenants, groups)
+        return await engine.run_once(tenants, groups, fleet_wide=fleet_wide)
     finally:
         await engine.stop(grace=fleet.poll.db_timeout)
         store.close()
@@ -88,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
         groups = selection.groups_for(args.check, table)
     except ConfigError as exc:
         raise ConfigError(str(exc), exit_code=EXIT_UNKNOWN) from None
-    results = run_bounded(one_pass(fleet, tenants, groups))
+    fleet_wide = any(selection.keep(i, args.check, table) for i in selection.FLEET_CHECK_IDS)
+    results = run_bounded(one_pass(fleet, tenants, groups, fleet_wide=fleet_wide))
     wanted = [r for r in results if selection.keep(r.check, args.check, table)]
     report = build_report(wanted, tenants, datetime.now(UTC))
     try:

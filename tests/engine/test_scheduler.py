@@ -621,6 +621,16 @@ async def test_run_once_runs_the_chosen_tenants_and_groups_and_records_them(
     assert sorted(r.key for r in only_db) == [("a", "db"), ("b", "db"), ("c", "db")]
 
 
+async def test_run_once_can_leave_out_the_fleet_wide_check(tmp_path: Path, store: ResultStore) -> None:
+    fleet = make_fleet(tmp_path, ["a", "b", "c"], poll=LONG)
+    runner = FakeRunner()
+    engine, _ = engine_for(fleet, store, runner)
+    results = await engine.run_once(["a"], ["db", "config"], fleet_wide=False)
+    await engine.stop()
+    assert sorted(r.check for r in results) == ["config:email", "config:whatsapp", "db"]
+    assert runner.fleet_runs == 0
+
+
 async def test_a_crashing_runner_gives_unknown_results_without_secrets(
     tmp_path: Path, store: ResultStore
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -16,6 +17,7 @@ import pytest
 from opsdash.checks.base import CheckResult, Status
 from opsdash.config.fleet import load_fleet
 from opsdash.engine.loop import run_bounded
+from opsdash.engine.store import ResultStore
 from opsdash.headless.check import one_pass
 from opsdash.headless.schema import SCHEMA_PATH
 from opsdash.testing.mongo_server import free_port
@@ -168,6 +170,33 @@ def test_tenant_filter(cli, healthy: Path) -> None:
     result = check(cli, healthy, "--tenant", "beta", "--check", "db", "--format", "json")
     assert result.returncode == 0
     assert [t["name"] for t in json.loads(result.stdout)["tenants"]] == ["beta"]
+
+
+def test_a_check_that_leaves_out_isolation_reads_no_other_tenant(cli, tmp_path: Path, mongo_url: str,
+                                                                 state_dir: Path) -> None:
+    """Asking one tenant for one config check does not compare it with the fleet, which would read every
+    other tenant's Company (on a large fleet, most of the run): beta's server is never contacted. Asking
+    for the whole config group still runs the isolation check, which connects to it."""
+    with contextlib.closing(socket.create_server(("127.0.0.1", 0))) as beta_server:
+        beta_server.setblocking(False)
+        beta_url = f"mongodb://127.0.0.1:{beta_server.getsockname()[1]}/?directConnection=true"
+        fleet = make_fleet(
+            tmp_path, mongo_url, {"acme": [canary_company("acme")], "beta": None},
+            urls={"beta": beta_url}, tables={"poll": {"db_timeout": 1}},
+        )
+        narrow = check(cli, fleet, "--tenant", "acme", "--check", "config:whatsapp", "--format", "json")
+        assert narrow.returncode == 0, narrow.stdout + narrow.stderr
+        assert [c["check"] for c in json.loads(narrow.stdout)["tenants"][0]["checks"]] == ["config:whatsapp"]
+        with pytest.raises(BlockingIOError):
+            beta_server.accept()
+        with ResultStore.for_fleet(load_fleet(fleet)) as store:
+            recorded = {r.check for r in store.latest("acme")}
+        assert "config:whatsapp" in recorded and "isolation" not in recorded
+
+        whole = check(cli, fleet, "--tenant", "acme", "--check", "config", "--format", "json")
+        assert "isolation" in {c["check"] for c in json.loads(whole.stdout)["tenants"][0]["checks"]}
+        connection, _ = beta_server.accept()
+        connection.close()
 
 
 def test_headless_never_imports_textual(healthy: Path) -> None:
