@@ -173,6 +173,20 @@ def make_fleet(
     return load_fleet(write_fleet(directory, tenants, tables=tables))
 
 
+def seeded_fleet(
+    directory: Path,
+    mongo_url: str,
+    names: Sequence[str],
+    *,
+    poll: Mapping[str, Any] | None = None,
+    tenant_poll: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Fleet:
+    """``make_fleet`` whose every tenant has a healthy Company in a database of its own on ``mongo_url``,
+    named after ``directory`` (a test's ``tmp_path``) so that tests sharing a server never share one."""
+    urls = seeded_urls(mongo_url, names, directory.name[-16:])
+    return make_fleet(directory, names, poll=poll, urls=urls, tenant_poll=tenant_poll)
+
+
 @dataclass
 class Target:
     """A target that refuses (CRIT "connect") until ``answering`` is set; ``behaviour`` for FakeRunner."""

@@ -19,7 +19,7 @@ from opsdash.engine.engine_thread import EngineThread
 from opsdash.engine.loop import run_bounded
 from opsdash.engine.store import ResultStore, Transition
 from opsdash.headless.check import one_pass
-from tests.engine.fakes import make_fleet, seeded_urls
+from tests.engine.fakes import seeded_fleet
 
 STUCK = [f"stuck{i}" for i in range(8)]
 """More tenants with a hung env file than asyncio's default executor has threads on a small machine."""
@@ -78,11 +78,9 @@ def release(fifos: list[Path]) -> None:
 
 
 def test_tenants_whose_env_reads_hang_do_not_starve_the_others(tmp_path: Path, mongo_url: str) -> None:
-    urls = seeded_urls(mongo_url, [*STUCK, *HEALTHY], tmp_path.name[-16:])
-    fleet = make_fleet(
-        tmp_path, [*STUCK, *HEALTHY],
+    fleet = seeded_fleet(
+        tmp_path, mongo_url, [*STUCK, *HEALTHY],
         poll={"db_interval": 5, "db_timeout": 3, "config_interval": 600, "integration_interval": 600},
-        urls=urls,
         tenant_poll={name: {"db_interval": 600} for name in STUCK},
     )
     fifos = hang_env_files(tmp_path, STUCK)
@@ -118,11 +116,10 @@ def test_a_hung_env_file_holds_one_thread_however_often_its_checks_run(
     tmp_path: Path, mongo_url: str
 ) -> None:
     names = ["stuck0", "stuck1"]
-    fleet = make_fleet(
-        tmp_path, names,
+    fleet = seeded_fleet(
+        tmp_path, mongo_url, names,
         poll={"db_interval": 0.5, "db_timeout": 5, "config_interval": 0.5, "integration_interval": 0.5,
               "integration_timeout": 5},
-        urls=seeded_urls(mongo_url, names, tmp_path.name[-16:]),
     )
     fifos = hang_env_files(tmp_path, names)
 
@@ -160,8 +157,7 @@ def test_a_pass_whose_env_file_stat_hangs_still_checks_the_others_and_ends(
     tmp_path: Path, mongo_url: str
 ) -> None:
     names = ["ok0", "stuck0", "ok1", "ok2"]
-    fleet = make_fleet(tmp_path, names, poll={"db_timeout": 2},
-                       urls=seeded_urls(mongo_url, names, tmp_path.name[-16:]))
+    fleet = seeded_fleet(tmp_path, mongo_url, names, poll={"db_timeout": 2})
     outcome: list[list[CheckResult]] = []
     with stats_hang([tmp_path / "env" / "stuck0.env"]):
         passing = threading.Thread(
@@ -179,10 +175,9 @@ def test_a_scheduled_run_whose_env_file_stat_hangs_does_not_stop_the_other_tenan
     tmp_path: Path, mongo_url: str
 ) -> None:
     names = ["ok0", "stuck0"]
-    fleet = make_fleet(
-        tmp_path, names,
+    fleet = seeded_fleet(
+        tmp_path, mongo_url, names,
         poll={"db_interval": 0.5, "db_timeout": 2, "config_interval": 600, "integration_interval": 600},
-        urls=seeded_urls(mongo_url, names, tmp_path.name[-16:]),
     )
 
     def scheduled_runs_seen(results: list[CheckResult]) -> bool:

@@ -18,7 +18,7 @@ from opsdash.checks.base import CheckResult, Status
 from opsdash.engine import scheduler
 from opsdash.engine.scheduler import Engine
 from opsdash.engine.store import ResultStore, Transition
-from tests.engine.fakes import make_fleet, seeded_urls
+from tests.engine.fakes import seeded_fleet
 
 NAMES = ["acme", "beta"]
 
@@ -55,7 +55,7 @@ async def test_passes_the_store_refuses_are_delivered_and_recorded_once_it_takes
     tmp_path: Path, mongo_url: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(scheduler, "RECORD_RETRY_S", 0.0)
-    fleet = make_fleet(tmp_path, NAMES, urls=seeded_urls(mongo_url, NAMES, tmp_path.name[-16:]))
+    fleet = seeded_fleet(tmp_path, mongo_url, NAMES)
     delivered = Delivered()
     with ResultStore(tmp_path / "opsdash.sqlite3", busy_timeout_s=0.2) as store:
         engine = Engine(fleet, store=store, on_results=delivered, jitter=False)
@@ -91,7 +91,7 @@ async def test_passes_the_store_refuses_are_delivered_and_recorded_once_it_takes
 async def test_what_the_store_still_refuses_when_the_engine_stops_is_reported_lost(
     tmp_path: Path, mongo_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    fleet = make_fleet(tmp_path, NAMES, urls=seeded_urls(mongo_url, NAMES, tmp_path.name[-16:]))
+    fleet = seeded_fleet(tmp_path, mongo_url, NAMES)
     with ResultStore(tmp_path / "opsdash.sqlite3", busy_timeout_s=0.2) as store, locked(store.path):
         engine = Engine(fleet, store=store, jitter=False)
         with caplog.at_level(logging.WARNING, logger=scheduler.__name__):
@@ -108,8 +108,8 @@ async def test_the_scheduled_engine_delivers_what_a_locked_store_refuses(
 ) -> None:
     """The store keeps its own 10 s wait for a write lock; the scheduled engine's batches and its prune
     wait ``FLUSH_BUSY_TIMEOUT_S``, and every result still reaches ``on_results``."""
-    fleet = make_fleet(
-        tmp_path, NAMES, urls=seeded_urls(mongo_url, NAMES, tmp_path.name[-16:]),
+    fleet = seeded_fleet(
+        tmp_path, mongo_url, NAMES,
         poll={"db_interval": 0.5, "db_timeout": 2, "config_interval": 600, "integration_interval": 600},
     )
     delivered = Delivered()
