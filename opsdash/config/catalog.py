@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from opsdash.config.company import COMPANY_FIELDS, FIELDS_BY_NAME, FieldSpec
+from opsdash.config.company import COMPANY_FIELDS, FIELDS_BY_NAME, SECRET_FIELDS, FieldSpec
 
 
 class ResolutionMode:
@@ -33,12 +33,15 @@ class ServiceSpec:
     _specs: tuple[FieldSpec, ...] = field(init=False, repr=False, compare=False)
     _required: tuple[str, ...] = field(init=False, repr=False, compare=False)
     _env_pairs: tuple[tuple[FieldSpec, str | None], ...] = field(init=False, repr=False, compare=False)
+    _secret_env_names: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         specs = tuple(FIELDS_BY_NAME[name] for name in self.fields)
         object.__setattr__(self, "_specs", specs)
         object.__setattr__(self, "_required", tuple(s.name for s in specs if s.required))
         object.__setattr__(self, "_env_pairs", tuple((s, self.env_names.get(s.name)) for s in specs))
+        secret_names = {self.env_names.get(name) for name in self.fields if name in SECRET_FIELDS}
+        object.__setattr__(self, "_secret_env_names", frozenset(secret_names - {None}))
 
     def field_specs(self) -> tuple[FieldSpec, ...]:
         return self._specs
@@ -49,6 +52,10 @@ class ServiceSpec:
     def fields_with_env_names(self) -> tuple[tuple[FieldSpec, str | None], ...]:
         """Each field's spec with the env var that backs it (None for DB-only fields)."""
         return self._env_pairs
+
+    def secret_env_names(self) -> frozenset[str]:
+        """The env vars that back this service's secret fields."""
+        return self._secret_env_names
 
     def env_name(self, field_name: str) -> str | None:
         return self.env_names.get(field_name)

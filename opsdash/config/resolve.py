@@ -10,10 +10,9 @@ The app's pattern (multi-tenant-architecture.md, "Feature Flag System")::
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Generic, Literal, NamedTuple, TypeVar, overload
 
 from opsdash.config.catalog import ResolutionMode, ServiceSpec
 from opsdash.config.company import FieldSpec, parse_text, validate_value
@@ -22,6 +21,32 @@ Source = Literal["db", "env", "default", "missing"]
 Severity = Literal["info", "warn", "crit"]
 
 _LOOKS_LIKE_ON = frozenset({"true", "1", "yes", "y", "on", "enabled", "enable"})
+
+
+T = TypeVar("T")
+
+
+class _computed_once(Generic[T]):
+    """``functools.cached_property`` without the lock Python 3.11 takes on each first read (a pass reads
+    16,000 of them): what it computes is pure, so two threads that compute it at once store equal values."""
+
+    def __init__(self, compute: Callable[[Any], T]) -> None:
+        self._compute = compute
+        self._name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> _computed_once[T]: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> T: ...
+
+    def __get__(self, instance: object | None, owner: type | None = None) -> T | _computed_once[T]:
+        if instance is None:
+            return self
+        value = self._compute(instance)
+        instance.__dict__[self._name] = value
+        return value
 
 
 @dataclass(frozen=True)
@@ -64,9 +89,11 @@ class FlagState:
         return self.raw == "true"
 
 
-@dataclass(frozen=True)
-class FieldResolution:
-    """One field's effective value and where it came from. ``value`` is unmasked: mask at the edge."""
+class FieldResolution(NamedTuple):
+    """One field's effective value and where it came from. ``value`` is unmasked: mask at the edge.
+
+    A named tuple rather than a frozen dataclass: a pass over 1,000 tenants makes 42,000 of them, and a
+    tuple is built in a third of the time."""
 
     field: str
     source: Source
@@ -90,7 +117,7 @@ class ServiceResolution:
     fields: Mapping[str, FieldResolution]
     required: tuple[str, ...]
 
-    @functools.cached_property
+    @_computed_once
     def problems(self) -> dict[str, str]:
         """Required fields that are missing or invalid, and invalid optional ones, with reasons (worked
         out once: a resolution never changes; do not modify the mapping)."""
@@ -103,7 +130,7 @@ class ServiceResolution:
                 found[name] = where
         return found
 
-    @functools.cached_property
+    @_computed_once
     def completeness(self) -> float:
         """Share of required fields that resolve and validate (1.0 when nothing is required)."""
         if not self.required:

@@ -22,14 +22,8 @@ def tenant_secrets(
 ) -> list[str]:
     """Every value of this tenant that must never be shown: secret fields (DB and env), secret-looking
     env vars, and the DSN password."""
-    secret_vars = {
-        spec.env_name(f) for spec in catalog.values() for f in spec.fields if f in SECRET_FIELDS
-    }
-    found = [
-        v
-        for k, v in env.items()
-        if v and (k in secret_vars or name_looks_secret(k))
-    ]
+    secret_vars = frozenset().union(*(spec.secret_env_names() for spec in catalog.values()))
+    found = [v for k, v in env.items() if v and (k in secret_vars or name_looks_secret(k))]
     if company:
         found.extend(str(company[f]) for f in SECRET_FIELDS if company.get(f))
     if tenant.mongo.password:
