@@ -58,16 +58,16 @@ def to_result(
     source: ConfigSource | None = None,
 ) -> CheckResult:
     """Wrap a verdict as the one result type."""
-    return CheckResult(
-        tenant=tenant,
-        check=check,
-        status=verdict.status,
-        summary=verdict.summary,
-        error_class=verdict.error_class if verdict.status != Status.OK else None,
-        details=verdict.details,
-        duration_s=round(duration_s, 4),
-        timestamp=started,
-        source=source,
+    return CheckResult.of_known_types(
+        tenant,
+        check,
+        verdict.status,
+        verdict.summary,
+        verdict.error_class if verdict.status != Status.OK else None,
+        verdict.details,
+        round(duration_s, 4),
+        started,
+        source,
     )
 
 

@@ -7,6 +7,9 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+from pydantic import ValidationError
+
 from opsdash.checks import isolation
 from opsdash.checks.base import CheckResult, Status
 from opsdash.checks.context import CheckContext
@@ -139,3 +142,27 @@ def test_a_kept_profile_is_given_again_only_for_the_same_tenant_state_and_addres
     assert _profile_of(ctx, moved, state, there)[0].database == "acme_moved"
     other_state = TenantState({}, CompanyRead(error="timed out"), None, [])
     assert _profile_of(ctx, tenant, other_state, here)[1] == "Company not read: timed out"
+
+
+def test_a_result_built_from_known_types_is_the_validated_result() -> None:
+    started = datetime(2026, 5, 1, tzinfo=UTC)
+    for status, error_class, source, details in itertools.product(
+        Status, [None, "timeout", "condition"], [None, "db", "env"], [{}, {"fields": {"a": [1, None]}}]
+    ):
+        fields: dict[str, object] = {
+            "tenant": "acme", "check": "config:email", "status": status, "summary": "one line",
+            "error_class": error_class, "details": details, "duration_s": 0.25, "timestamp": started,
+            "source": source,
+        }
+        fast = CheckResult.of_known_types(**fields)  # type: ignore[arg-type]
+        validated = CheckResult(**fields)  # type: ignore[arg-type]
+        assert fast == validated
+        assert fast.model_fields_set == validated.model_fields_set
+        assert fast.model_dump_json() == validated.model_dump_json()
+        assert fast.restamped(started + timedelta(seconds=1)).timestamp == started + timedelta(seconds=1)
+    coerced = CheckResult.of_known_types("acme", "db", "CRIT", "down", "connect", {}, 1, started, None)  # type: ignore[arg-type]
+    assert (coerced.status, coerced.duration_s) == (Status.CRIT, 1.0)
+    with pytest.raises(ValidationError):
+        CheckResult.of_known_types("acme", "db", Status.CRIT, "down", "bogus", {}, 0.5, started, None)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        CheckResult.of_known_types("acme", "db", Status.OK, "up", None, {}, 0.5, started, "cache")  # type: ignore[arg-type]
