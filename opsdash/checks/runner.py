@@ -20,6 +20,7 @@ from pydantic_core import PydanticSerializationError, to_json
 
 from opsdash.checks import auth, cloudinary, config, db, env_stamps, fallback, isolation, smtp, whatsapp
 from opsdash.checks.base import CheckResult, Status
+from opsdash.checks.content import content_json
 from opsdash.checks.context import CheckContext, CheckGroup, group_deadline, group_interval
 from opsdash.checks.verdict import FALLBACK_SUFFIX, Deadline, as_fallback, short
 from opsdash.config.catalog import ResolutionMode, ServiceSpec
@@ -276,9 +277,10 @@ class Scrubber:
     DSN skip the regex, and a result with nothing to remove is returned as it is (no copy).
 
     Most results hold no secret and no DSN (their values were masked when they were built), so each
-    result is first serialised to JSON in one C call and searched for every secret's JSON form; only a
-    result that may hold one is walked string by string. A string holding a secret holds its JSON form
-    once encoded, so the search never misses one."""
+    result's content is first serialised to JSON in one C call (``content_json``, whose bytes the results
+    store then uses as they are) and searched for every secret's JSON form; only a result that may hold
+    one is walked string by string. A string holding a secret holds its JSON form once encoded, so the
+    search never misses one."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
@@ -289,13 +291,10 @@ class Scrubber:
     def may_hold_secret(self, result: CheckResult) -> bool:
         """False only when no string of the result can contain a secret or a DSN password."""
         try:
-            blob = to_json(result.details, fallback=str)
+            blob = content_json(result)
         except (TypeError, ValueError, PydanticSerializationError):
             return True
-        summary = result.summary
-        if ("://" in summary and "@" in summary) or _may_hold_dsn(blob):
-            return True
-        return any(e in blob for e in self._encoded) or any(s in summary for s in self._secrets)
+        return _may_hold_dsn(blob) or any(map(blob.__contains__, self._encoded))
 
     def text(self, value: str) -> str:
         cleaned = self._seen.get(value)

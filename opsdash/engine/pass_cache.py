@@ -60,6 +60,8 @@ class PassCache:
         self._tasks: dict[Hashable, asyncio.Future[Any]] = {}
         self.tenants = tenants
         """The tenants the pass covers, when it was told."""
+        self.serialised: dict[int, tuple[Any, bytes]] = {}
+        """Objects serialised in this pass and their bytes, by ``id`` (``opsdash.checks.content``)."""
 
     def __len__(self) -> int:
         return len(self._tasks)
@@ -74,8 +76,10 @@ class PassCache:
 
     def end(self) -> None:
         """Forget the finished reads. Each task's context holds this pass, so a pass that kept them
-        would be a reference cycle of a few objects per read, left to the cycle collector."""
+        would be a reference cycle of a few objects per read, left to the cycle collector. Forget what
+        was serialised too: a read still running keeps the pass alive."""
         self._tasks = {key: task for key, task in self._tasks.items() if not task.done()}
+        self.serialised = {}
 
     def put(self, key: Hashable, value: Any) -> None:
         """Record a value computed without a shared task (a caller that found every input ready)."""

@@ -409,10 +409,11 @@ class Engine:
         tenant's groups share one concurrency slot: db then config (which only reads what db read), with
         integrations alongside. The fleet-wide isolation check runs after them with the "config" group
         (limited to the chosen tenants), from the reads already made, unless ``fleet_wide`` is False: for
-        a few tenants it reads every other tenant's Company. A pair already running (started by
-        the schedule) is skipped. Shared reads still running when the pass ends (a caller gave up at its
-        deadline; each ends on the driver's own timeout) are left to finish, and ``stop`` waits for them
-        before closing the clients they use.
+        a few tenants it reads every other tenant's Company. The pass is recorded before it ends, so that
+        the store reuses the content its checks serialised to scrub it (``opsdash.checks.content``). A
+        pair already running (started by the schedule) is skipped. Shared reads still running when the
+        pass ends (a caller gave up at its deadline; each ends on the driver's own timeout) are left to
+        finish, and ``stop`` waits for them before closing the clients they use.
         """
         selected = self.fleet.select(tenants)
         chosen = tuple(groups) if groups else CHECK_GROUPS
@@ -422,8 +423,9 @@ class Engine:
             )
             if fleet_wide and "config" in chosen:
                 batches.append(await self._run_fleet(frozenset(t.name for t in selected), publish=False))
-        results = [result for batch in batches for result in batch]
-        self._publish(results)
+            results = [result for batch in batches for result in batch]
+            transitions = self._record(results) if results else []
+        self._announce(results, transitions)
         return results
 
     @property
@@ -718,10 +720,11 @@ class Engine:
             logger.exception("recording %d check results failed", len(pending))
 
     def _publish(self, results: list[CheckResult], busy_timeout_s: float | None = None) -> None:
-        if not results:
-            return
-        transitions = self._record(results, busy_timeout_s)
-        if self.on_results is None:
+        if results:
+            self._announce(results, self._record(results, busy_timeout_s))
+
+    def _announce(self, results: list[CheckResult], transitions: list[Transition]) -> None:
+        if not results or self.on_results is None:
             return
         try:
             self.on_results(results, transitions)

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from opsdash.checks.base import CheckResult, Status
+from opsdash.checks.content import content_json
 from opsdash.config.fleet import Fleet
 
 STORE_FILENAME = "opsdash.sqlite3"
@@ -113,7 +114,6 @@ _MIGRATE_FROM_1 = (
     "DROP TABLE results_v1",
     "DROP TABLE latest_v1",
 )
-_CONTENT_FIELDS = {"summary", "error_class", "details", "source"}
 _SERIALIZER = CheckResult.__pydantic_serializer__
 _ZERO = timedelta(0)
 _TRIM_SLACK_MAX = 256
@@ -166,12 +166,6 @@ def row_fields_exact(result: CheckResult) -> bool:
     if duration == 0.0:
         return math.copysign(1.0, duration) > 0
     return math.isfinite(duration)
-
-
-def content_json(result: CheckResult) -> bytes:
-    """The part of a result kept in ``bodies``: everything but tenant, check, status, timestamp and
-    duration, as the model serialises it."""
-    return _SERIALIZER.to_json(result, include=_CONTENT_FIELDS)
 
 
 def rebuild(
