@@ -58,38 +58,45 @@ class PassCache:
 
     def __init__(self, tenants: Sequence[Any] | None = None) -> None:
         self._tasks: dict[Hashable, asyncio.Future[Any]] = {}
+        self._values: dict[Hashable, Any] = {}
         self.tenants = tenants
         """The tenants the pass covers, when it was told."""
         self.serialised: dict[int, tuple[Any, bytes]] = {}
         """Objects serialised in this pass and their bytes, by ``id`` (``opsdash.checks.content``)."""
 
     def __len__(self) -> int:
-        return len(self._tasks)
+        return len(self._tasks) + len(self._values)
 
     def start(self, key: Hashable, read: Callable[[], Awaitable[T]]) -> asyncio.Future[T]:
-        """The shared task for ``key``, started now by the first caller."""
+        """The shared task for ``key``, started now by the first caller (done at once for a value put)."""
         task = self._tasks.get(key)
         if task is None:
-            task = start_read(read)
+            if key in self._values:
+                task = asyncio.get_running_loop().create_future()
+                task.set_result(self._values[key])
+            else:
+                task = start_read(read)
             self._tasks[key] = task
         return task
 
     def end(self) -> None:
-        """Forget the finished reads. Each task's context holds this pass, so a pass that kept them
-        would be a reference cycle of a few objects per read, left to the cycle collector. Forget what
-        was serialised too: a read still running keeps the pass alive."""
+        """Forget the finished reads, the values put and what was serialised. Each task's context holds
+        this pass, so a pass that kept its finished reads would be a reference cycle of a few objects per
+        read, left to the cycle collector; and a read still running keeps the pass alive."""
         self._tasks = {key: task for key, task in self._tasks.items() if not task.done()}
+        self._values = {}
         self.serialised = {}
 
     def put(self, key: Hashable, value: Any) -> None:
-        """Record a value computed without a shared task (a caller that found every input ready)."""
-        if key not in self._tasks:
-            done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-            done.set_result(value)
-            self._tasks[key] = done
+        """Record a value computed without a shared task (a caller that found every input ready), unless
+        ``key`` already has one."""
+        if key not in self._tasks and key not in self._values:
+            self._values[key] = value
 
     def peek(self, key: Hashable) -> Any:
         """The finished result for ``key``, or ``None`` while it is missing or still running."""
+        if key in self._values:
+            return self._values[key]
         task = self._tasks.get(key)
         if task is None or not task.done() or task.cancelled() or task.exception() is not None:
             return None
