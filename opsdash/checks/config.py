@@ -23,7 +23,8 @@ def decide(res: ServiceResolution, findings: Iterable[Finding]) -> Verdict:
     """CRIT when a required field is missing or invalid, WARN for an invalid optional field or a
     warning finding, the worst finding's severity otherwise; details carry the masked field table."""
     mine = [f for f in findings if f.service == res.service]
-    details: dict[str, Any] = {**service_to_dict(res), "findings": [finding_to_dict(f) for f in mine]}
+    details: dict[str, Any] = service_to_dict(res)
+    details["findings"] = [finding_to_dict(f) for f in mine]
     reasons: list[tuple[Status, str]] = []
     required_bad: list[str] = []
     optional_bad: list[str] = []
