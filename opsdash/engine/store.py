@@ -160,9 +160,14 @@ def uptime_share(statuses: Iterable[Status]) -> float | None:
 def row_fields_exact(result: CheckResult) -> bool:
     """Whether a row's ts and duration columns give this result's timestamp and duration back exactly:
     a UTC timestamp and a finite duration that is not -0.0 (SQLite stores that as 0)."""
-    stamp, duration = result.timestamp, result.duration_s
-    if stamp.tzinfo is not UTC and stamp.utcoffset() != _ZERO:
-        return False
+    return _stamp_exact(result.timestamp) and _duration_exact(result.duration_s)
+
+
+def _stamp_exact(stamp: datetime) -> bool:
+    return stamp.tzinfo is UTC or stamp.utcoffset() == _ZERO
+
+
+def _duration_exact(duration: float) -> bool:
     if duration == 0.0:
         return math.copysign(1.0, duration) > 0
     return math.isfinite(duration)
@@ -221,10 +226,9 @@ def content_source(result: CheckResult) -> ContentSource:
     return (result.summary, result.details, result.error_class, result.source)
 
 
-def _same_content(result: CheckResult, known: ContentSource | None) -> bool:
+def _same_content(result: CheckResult, known: ContentSource) -> bool:
     return (
-        known is not None
-        and known[1] is result.details
+        known[1] is result.details
         and known[0] == result.summary
         and known[2] == result.error_class
         and known[3] == result.source
@@ -264,7 +268,7 @@ def plan_batch(
     planned_sources = plan.sources
     known_sources = sources or {}
     last_stamp: datetime | None = None
-    ts = 0.0
+    ts, bucket, stamp_exact = 0.0, 0, False
     for result in batch:
         key = (result.tenant, result.check)
         head = planned.get(key) or heads.get(key)
@@ -275,12 +279,12 @@ def plan_batch(
         sid, old_status, old_ts, old_duration, old_body, old_content, count, seq, first, trim_at = head
         stamp, status = result.timestamp, _STATUS_TEXT[result.status]
         if stamp is not last_stamp:
-            last_stamp, ts = stamp, _epoch(stamp)
-        bucket = int(ts // BUCKET_S)
-        if row_fields_exact(result):
-            duration: float | None = result.duration_s
+            last_stamp, ts, stamp_exact = stamp, _epoch(stamp), _stamp_exact(stamp)
+            bucket = int(ts // BUCKET_S)
+        duration: float | None = result.duration_s
+        if stamp_exact and _duration_exact(result.duration_s):
             known = planned_sources.get(key) or known_sources.get(key)
-            if old_content is not None and _same_content(result, known):
+            if old_content is not None and known is not None and _same_content(result, known):
                 content: bytes | None = old_content
             else:
                 content, known = content_json(result), None
