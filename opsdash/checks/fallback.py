@@ -42,7 +42,7 @@ def decide(
         elif read.company is None:
             problems = {"Company": "no Company document", **problems}
             texts = ["no Company document", *texts]
-    env_backed = sorted(n for n, f in other.fields.items() if target == "db" and f.source == "env")
+    env_backed = sorted(n for n, f in other.fields.items() if f.source == "env") if target == "db" else []
     details: dict[str, Any] = {"target": target, "ready": not problems, "problems": problems}
     if env_backed:
         details["env_backed"] = env_backed

@@ -24,6 +24,7 @@ _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _API_VERSION = re.compile(r"^v\d+\.\d+$")
 _DIGITS = re.compile(r"^\d+$")
 _CLOUD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+_PHONE_PUNCTUATION = re.compile(r"[\s\-()]")
 
 
 def _email(value: Any) -> str | None:
@@ -37,7 +38,7 @@ def _sender(value: Any) -> str | None:
 
 
 def _phone(value: Any) -> str | None:
-    compact = re.sub(r"[\s\-()]", "", str(value))
+    compact = _PHONE_PUNCTUATION.sub("", str(value))
     return None if _E164.match(compact) else "must be an international number, e.g. +14155550123"
 
 
