@@ -28,7 +28,7 @@ import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,6 +37,7 @@ from typing import Any
 from opsdash.checks.base import CheckResult, Status
 from opsdash.checks.content import content_json
 from opsdash.config.fleet import Fleet
+from opsdash.engine.checkpointer import Checkpointer
 
 STORE_FILENAME = "opsdash.sqlite3"
 UPTIME_WINDOWS: dict[str, timedelta] = {
@@ -352,9 +353,11 @@ class ResultStore:
             self.path, timeout=busy_timeout_s, check_same_thread=False, isolation_level=None
         )
         self._conn.create_function("opsdash_bucket", 1, bucket_of, deterministic=True)
+        self.checkpointer = Checkpointer(self.path)
         with self._lock:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA wal_autocheckpoint=0")
             if self._schema_version() != _SCHEMA_VERSION:
                 with self._write() as conn:
                     self._create_or_migrate(conn)
@@ -417,6 +420,7 @@ class ResultStore:
             try:
                 yield conn
                 conn.execute("COMMIT")
+                self.checkpointer.wrote()
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
@@ -726,10 +730,13 @@ class ResultStore:
         return removed
 
     def close(self) -> None:
-        """Close the file; idempotent."""
+        """Close the file, its log checkpointed (so a short-lived process leaves it folded in); idempotent."""
+        self.checkpointer.close()
         with self._lock:
             conn, self._conn = self._conn, None
             if conn is not None:
+                with suppress(sqlite3.Error):
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
                 conn.close()
 
     def _connection(self) -> sqlite3.Connection:

@@ -12,6 +12,7 @@ import pytest
 
 from opsdash.checks.base import CheckResult, Status
 from opsdash.engine import store as store_module
+from opsdash.engine.checkpointer import Checkpointer
 from opsdash.engine.store import (
     _SCHEMA_VERSION,
     TS,
@@ -680,3 +681,30 @@ def test_a_fleet_over_the_cap_is_trimmed_bucket_by_bucket(
         assert body_rows(store) <= 80 * (cap + cap // 10) + older_row
         if older_row:
             assert store.history("acme", "smtp") == [result(Status.OK, T0 - timedelta(days=1), check="smtp")]
+
+
+def test_commits_leave_checkpoints_to_a_thread_that_keeps_the_log_small(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit on the engine's loop never copies the log into the file; the store's checkpointer does,
+    so the log stays about one batch long however many batches are written."""
+
+    def write_batches(store: ResultStore) -> int:
+        for batch in range(30):
+            at = T0 + timedelta(minutes=batch)
+            store.record(
+                [result(Status.OK, at, tenant=f"t{i:03d}", check="config:email", details={"n": batch})
+                 for i in range(200)]
+            )
+            assert store.checkpointer.wait_idle(10.0)
+        return (store.path.parent / (store.path.name + "-wal")).stat().st_size
+
+    with ResultStore(tmp_path / "kept" / "opsdash.sqlite3") as store:
+        store.checkpointer.every_s = 0.0
+        assert store._connection().execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        kept_small = write_batches(store)
+        assert store.checkpointer.checkpoints >= 1
+    monkeypatch.setattr(Checkpointer, "wrote", lambda self: None)
+    with ResultStore(tmp_path / "unkept" / "opsdash.sqlite3") as store:
+        grown = write_batches(store)
+    assert kept_small < 1_000_000 < grown
