@@ -10,9 +10,9 @@ The app's pattern (multi-tenant-architecture.md, "Feature Flag System")::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, NamedTuple, TypeVar, overload
+from typing import Any, Literal, NamedTuple
 
 from opsdash.config.catalog import ResolutionMode, ServiceSpec
 from opsdash.config.company import FieldSpec, parse_text, validate_value
@@ -21,32 +21,6 @@ Source = Literal["db", "env", "default", "missing"]
 Severity = Literal["info", "warn", "crit"]
 
 _LOOKS_LIKE_ON = frozenset({"true", "1", "yes", "y", "on", "enabled", "enable"})
-
-
-T = TypeVar("T")
-
-
-class _computed_once(Generic[T]):
-    """``functools.cached_property`` without the lock Python 3.11 takes on each first read (a pass reads
-    16,000 of them): what it computes is pure, so two threads that compute it at once store equal values."""
-
-    def __init__(self, compute: Callable[[Any], T]) -> None:
-        self._compute = compute
-        self._name = compute.__name__
-        self.__doc__ = compute.__doc__
-
-    @overload
-    def __get__(self, instance: None, owner: type | None = None) -> _computed_once[T]: ...
-
-    @overload
-    def __get__(self, instance: object, owner: type | None = None) -> T: ...
-
-    def __get__(self, instance: object | None, owner: type | None = None) -> T | _computed_once[T]:
-        if instance is None:
-            return self
-        value = self._compute(instance)
-        instance.__dict__[self._name] = value
-        return value
 
 
 @dataclass(frozen=True)
@@ -109,34 +83,18 @@ class FieldResolution(NamedTuple):
 
 @dataclass(frozen=True)
 class ServiceResolution:
-    """A service's effective config under one flag position."""
+    """A service's effective config under one flag position. ``resolve_service`` works out ``problems``
+    and ``completeness`` as it resolves the fields."""
 
     service: str
     flag: FlagState | None
     source: Literal["db", "env"]
     fields: Mapping[str, FieldResolution]
     required: tuple[str, ...]
-
-    @_computed_once
-    def problems(self) -> dict[str, str]:
-        """Required fields that are missing or invalid, and invalid optional ones, with reasons (worked
-        out once: a resolution never changes; do not modify the mapping)."""
-        found: dict[str, str] = {}
-        for name, res in self.fields.items():
-            if res.error:
-                found[name] = res.error
-            elif res.source == "missing" and name in self.required:
-                where = f"{res.env_var} unset" if res.env_var and self.source == "env" else "missing"
-                found[name] = where
-        return found
-
-    @_computed_once
-    def completeness(self) -> float:
-        """Share of required fields that resolve and validate (1.0 when nothing is required)."""
-        if not self.required:
-            return 1.0
-        usable = sum(1 for name in self.required if self.fields[name].usable)
-        return usable / len(self.required)
+    problems: Mapping[str, str]
+    """Required fields that are missing or invalid, and invalid optional ones, with reasons."""
+    completeness: float
+    """Share of required fields that resolve and validate (1.0 when nothing is required)."""
 
     @property
     def complete(self) -> bool:
@@ -210,20 +168,33 @@ def resolve_service(
     reads_db = wants_db and read.ok
     env_fallback = spec.mode != ResolutionMode.DB_ONLY
     from_db = reads_db or spec.mode == ResolutionMode.DB_ONLY
+    source: Literal["db", "env"] = "db" if from_db else "env"
+    company = read.company if from_db and read.ok else None
     fields: dict[str, FieldResolution] = {}
-    if from_db:
-        company = read.company if read.ok else None
-        for fspec, env_var in spec.fields_with_env_names():
-            fields[fspec.name] = _from_db(fspec, env_var, env, company, env_fallback)
-    else:
-        for fspec, env_var in spec.fields_with_env_names():
-            fields[fspec.name] = _from_env(fspec, env_var, env)
+    problems: dict[str, str] = {}
+    usable_required = 0
+    for fspec, env_var in spec.fields_with_env_names():
+        name = fspec.name
+        if from_db:
+            fres = _from_db(fspec, env_var, env, company, env_fallback)
+        else:
+            fres = _from_env(fspec, env_var, env)
+        fields[name] = fres
+        if fres.error:
+            problems[name] = fres.error
+        elif fres.source == "missing" and fspec.required:
+            problems[name] = f"{env_var} unset" if env_var and source == "env" else "missing"
+        if fspec.required and fres.source != "missing" and fres.error is None:
+            usable_required += 1
+    required = spec.required_fields()
     return ServiceResolution(
         service=spec.name,
         flag=flag,
-        source="db" if from_db else "env",
+        source=source,
         fields=fields,
-        required=spec.required_fields(),
+        required=required,
+        problems=problems,
+        completeness=usable_required / len(required) if required else 1.0,
     )
 
 
