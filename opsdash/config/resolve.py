@@ -51,9 +51,9 @@ class Finding:
     field: str | None = None
 
 
-@dataclass(frozen=True)
-class FlagState:
-    """A feature flag's raw env value and how the app reads it (on only for exactly ``true``)."""
+class FlagState(NamedTuple):
+    """A feature flag's raw env value and how the app reads it (on only for exactly ``true``). A named
+    tuple, as ``FieldResolution``: a pass makes one per flagged service and tenant, twice."""
 
     name: str
     raw: str | None
