@@ -324,7 +324,7 @@ class Engine:
         on as they come in, then the fleet-wide check on what the pass read. Each tenant's db and config
         jobs resume as its part ends (``_sweep_tenant``), the fleet job once the pass has ended. A pass
         costs far less than the same runs each reading for itself: at 1,000 tenants the first picture
-        comes in 2.1-4.6 s, by the machine's load, instead of 6.5-8.2 s (bench/scheduled.py)."""
+        comes in 1.7-4.6 s, by the machine's load, instead of 6.5-8.2 s (bench/scheduled.py)."""
         tenants = self.fleet.tenants
         self._sweeping, self._sweep_waiting = True, {t.name for t in tenants}
         try:
