@@ -71,17 +71,12 @@ class CheckResult(BaseModel):
         """The same verdict at another time: ``model_copy(update={"timestamp": timestamp})``, sharing
         every other field's objects (the results store knows such a copy's content without serialising
         it), and built without ``model_copy``'s generic path, as a pass restamps thousands of them."""
-        copied = _new_result(type(self))
         fields = self.__dict__.copy()
         fields["timestamp"] = timestamp
-        _set_attribute(copied, "__dict__", fields)
         fields_set = self.__pydantic_fields_set__
         if "timestamp" not in fields_set:
             fields_set = fields_set | _TIMESTAMP
-        _set_attribute(copied, "__pydantic_fields_set__", fields_set)
-        _set_attribute(copied, "__pydantic_extra__", None)
-        _set_attribute(copied, "__pydantic_private__", None)
-        return copied
+        return _unvalidated(type(self), fields, fields_set)
 
     @classmethod
     def of_known_types(
@@ -110,26 +105,18 @@ class CheckResult(BaseModel):
             and type(timestamp) is datetime
             and (source is None or (type(source) is str and source in _SOURCES))
         ):
-            made = _new_result(cls)
-            _set_attribute(
-                made,
-                "__dict__",
-                {
-                    "tenant": tenant,
-                    "check": check,
-                    "status": status,
-                    "summary": summary,
-                    "error_class": error_class,
-                    "details": details,
-                    "duration_s": duration_s,
-                    "timestamp": timestamp,
-                    "source": source,
-                },
-            )
-            _set_attribute(made, "__pydantic_fields_set__", set(_ALL_FIELDS))
-            _set_attribute(made, "__pydantic_extra__", None)
-            _set_attribute(made, "__pydantic_private__", None)
-            return made
+            fields = {
+                "tenant": tenant,
+                "check": check,
+                "status": status,
+                "summary": summary,
+                "error_class": error_class,
+                "details": details,
+                "duration_s": duration_s,
+                "timestamp": timestamp,
+                "source": source,
+            }
+            return _unvalidated(cls, fields, set(_ALL_FIELDS))
         return cls(
             tenant=tenant,
             check=check,
@@ -158,6 +145,16 @@ class CheckResult(BaseModel):
         return self.model_copy(
             update={"summary": clean(self.summary), "details": clean(self.details)}
         )
+
+
+def _unvalidated(cls: type[CheckResult], fields: dict[str, Any], fields_set: set[str]) -> CheckResult:
+    """A result made of fields already known valid, as pydantic's own construction leaves one."""
+    made = _new_result(cls)
+    _set_attribute(made, "__dict__", fields)
+    _set_attribute(made, "__pydantic_fields_set__", fields_set)
+    _set_attribute(made, "__pydantic_extra__", None)
+    _set_attribute(made, "__pydantic_private__", None)
+    return made
 
 
 _ERROR_CLASSES = frozenset(get_args(ErrorClass))

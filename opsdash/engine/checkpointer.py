@@ -48,7 +48,7 @@ class Checkpointer:
         self._due.set()
 
     def wait_idle(self, timeout_s: float) -> bool:
-        """Wait until no checkpoint is due or running (for tests and for ``close``); False on timeout."""
+        """Wait until no checkpoint is due or running; False on timeout."""
         with self._idle:
             return self._idle.wait_for(lambda: not (self._due.is_set() or self._running), timeout_s)
 

@@ -158,17 +158,15 @@ def uptime_share(statuses: Iterable[Status]) -> float | None:
     return sum(1 for s in counted if s is Status.OK) / len(counted)
 
 
-def row_fields_exact(result: CheckResult) -> bool:
-    """Whether a row's ts and duration columns give this result's timestamp and duration back exactly:
-    a UTC timestamp and a finite duration that is not -0.0 (SQLite stores that as 0)."""
-    return _stamp_exact(result.timestamp) and _duration_exact(result.duration_s)
-
-
-def _stamp_exact(stamp: datetime) -> bool:
+def stamp_exact(stamp: datetime) -> bool:
+    """Whether a row's ts column gives this timestamp back exactly: a UTC one. A result whose timestamp
+    or duration a row cannot give back keeps its whole JSON as its body."""
     return stamp.tzinfo is UTC or stamp.utcoffset() == _ZERO
 
 
-def _duration_exact(duration: float) -> bool:
+def duration_exact(duration: float) -> bool:
+    """Whether a row's duration column gives this duration back exactly: finite and not -0.0 (SQLite
+    stores that as 0)."""
     if duration == 0.0:
         return math.copysign(1.0, duration) > 0
     return math.isfinite(duration)
@@ -269,7 +267,7 @@ def plan_batch(
     planned_sources = plan.sources
     known_sources = sources or {}
     last_stamp: datetime | None = None
-    ts, bucket, stamp_exact = 0.0, 0, False
+    ts, bucket, exact_stamp = 0.0, 0, False
     for result in batch:
         key = (result.tenant, result.check)
         head = planned.get(key) or heads.get(key)
@@ -280,10 +278,10 @@ def plan_batch(
         sid, old_status, old_ts, old_duration, old_body, old_content, count, seq, first, trim_at = head
         stamp, status = result.timestamp, _STATUS_TEXT[result.status]
         if stamp is not last_stamp:
-            last_stamp, ts, stamp_exact = stamp, _epoch(stamp), _stamp_exact(stamp)
+            last_stamp, ts, exact_stamp = stamp, _epoch(stamp), stamp_exact(stamp)
             bucket = int(ts // BUCKET_S)
         duration: float | None = result.duration_s
-        if stamp_exact and _duration_exact(result.duration_s):
+        if exact_stamp and duration_exact(result.duration_s):
             known = planned_sources.get(key) or known_sources.get(key)
             if old_content is not None and known is not None and _same_content(result, known):
                 content: bytes | None = old_content

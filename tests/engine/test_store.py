@@ -21,8 +21,9 @@ from opsdash.engine.store import (
     _epoch,
     _moment,
     content_source,
+    duration_exact,
     plan_batch,
-    row_fields_exact,
+    stamp_exact,
     uptime_share,
 )
 from tests.engine.fakes import make_fleet
@@ -394,16 +395,14 @@ def test_row_timestamps_round_trip_to_the_microsecond() -> None:
         assert _moment(_epoch(moment)) == moment
 
 
-def test_row_fields_exact_says_when_a_result_needs_its_whole_body() -> None:
-    plain = result(Status.OK, T0, duration_s=0.5)
-    assert row_fields_exact(plain)
-    other_utc = timezone(timedelta(0), "Z")
-    assert row_fields_exact(plain.model_copy(update={"timestamp": T0.astimezone(other_utc)}))
-    assert not row_fields_exact(plain.model_copy(update={"timestamp": T0.replace(tzinfo=None)}))
-    assert not row_fields_exact(plain.model_copy(update={"timestamp": T0.astimezone(PLUS_TWO)}))
-    assert not row_fields_exact(plain.model_copy(update={"duration_s": -0.0}))
-    assert not row_fields_exact(plain.model_copy(update={"duration_s": float("nan")}))
-    assert row_fields_exact(plain.model_copy(update={"duration_s": 0.0}))
+def test_stamp_and_duration_exact_say_when_a_result_needs_its_whole_body() -> None:
+    assert stamp_exact(T0)
+    assert stamp_exact(T0.astimezone(timezone(timedelta(0), "Z")))
+    assert not stamp_exact(T0.replace(tzinfo=None))
+    assert not stamp_exact(T0.astimezone(PLUS_TWO))
+    assert duration_exact(0.5) and duration_exact(0.0)
+    assert not duration_exact(-0.0)
+    assert not duration_exact(float("nan"))
 
 
 def test_plan_batch_shares_bodies_and_finds_transitions_without_io() -> None:
