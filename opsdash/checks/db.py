@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -265,15 +265,18 @@ def cluster_latency_ms(
     )
 
 
-async def _answers(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> tuple[Any, ...]:
-    """Latency, Company documents, buildInfo and (the client's sizes, their age), or raise the first
-    failure. Every read is sent before any is awaited, and every one is awaited before a failure is
-    raised: each ends on the driver's own timeout, and cancelling a driver operation mid-way (server
-    selection) can leave the async driver's topology lock held. A caller that gives up leaves its reads
-    running (``pass_cache.joined``), inside a pass or outside one. The sizes' ask is shared by every
-    caller on the client (``Reuse.fact_read``) and outlives them all; a caller waits for it until
-    ``timeout_s`` is up, so one that joined an ask started with a longer deadline still ends on time.
-    buildInfo and the sizes are asked only when the kept ones are old (``reuse.FACTS_MAX_AGE_S``)."""
+async def _answers(
+    ctx: CheckContext, tenant: Tenant, timeout_s: float, wait_for_sizes: bool = True
+) -> tuple[Any, ...]:
+    """Latency, Company documents, buildInfo and (the client's sizes, their age), or raise the first failure;
+    unless ``wait_for_sizes``, the sizes' ask itself while it is still running. Every read is sent before any
+    is awaited, and every one is awaited before a failure is raised: each ends on the driver's own timeout,
+    and cancelling a driver operation mid-way (server selection) can leave the async driver's topology lock
+    held. A caller that gives up leaves its reads running (``pass_cache.joined``), inside a pass or outside
+    one. The sizes' ask is shared by every caller on the client (``Reuse.fact_read``) and outlives them all; a
+    caller waits for it until ``timeout_s`` is up, so one that joined an ask started with a longer deadline
+    still ends on time. buildInfo and the sizes are asked only when the kept ones are old
+    (``reuse.FACTS_MAX_AGE_S``)."""
     until = time.monotonic() + timeout_s
     kept_info = ctx.reuse.fresh_fact(_build_info_key(tenant))
     kept_sizes = _kept_sizes(ctx, tenant)
@@ -297,8 +300,11 @@ async def _answers(ctx: CheckContext, tenant: Tenant, timeout_s: float) -> tuple
         ctx.reuse.remember_fact(_build_info_key(tenant), info)
     else:
         info = kept_info[0]
-    sizes = kept_sizes if sizes_read is None else (await _sizes_by(sizes_read, until), 0.0)
-    return latency_ms, documents, info, sizes
+    if sizes_read is None:
+        return latency_ms, documents, info, kept_sizes
+    if not wait_for_sizes and not sizes_read.done():
+        return latency_ms, documents, info, sizes_read
+    return latency_ms, documents, info, (await _sizes_by(sizes_read, until), 0.0)
 
 
 async def _sizes_by(read: asyncio.Future[dict[str, Any]], until: float) -> dict[str, Any]:
@@ -308,16 +314,28 @@ async def _sizes_by(read: asyncio.Future[dict[str, Any]], until: float) -> dict[
     return read.result() if read.done() else {"late": True}
 
 
-async def _probe(ctx: CheckContext, tenant: Tenant, deadline: Deadline, secrets: Iterable[str]) -> DbProbe:
+SizesAsk = asyncio.Future[dict[str, Any]]
+Rest = Callable[[], Awaitable[CheckResult]]
+"""The rest of a db check that ended before its cluster's sizes came in: the result with the size."""
+SIZES_PENDING = "the cluster had not given the sizes when this check ended"
+
+
+async def _probe(
+    ctx: CheckContext, tenant: Tenant, deadline: Deadline, secrets: Iterable[str], wait_for_sizes: bool = True
+) -> tuple[DbProbe, SizesAsk | None]:
     """Ping, the Company read and (when the kept ones are old) buildInfo and the client's sizes, all sent
     before any is awaited: one round trip. Within a pass the Company read is shared with the config
-    checks, and ping and buildInfo with the other tenants of the cluster; the sizes always are."""
+    checks, and ping and buildInfo with the other tenants of the cluster; the sizes always are. Unless
+    ``wait_for_sizes``, a sizes' ask still running once the rest is in is returned with a probe that
+    lacks the size (``with_sizes`` adds it)."""
     target = tenant.mongo
     base = DbProbe(target=target.display, database=target.database)
     client = ctx.clients.client_for(target)
     try:
         async with asyncio.timeout(deadline.backstop()):
-            latency_ms, documents, info, sizes = await _answers(ctx, tenant, deadline.remaining())
+            latency_ms, documents, info, sizes = await _answers(
+                ctx, tenant, deadline.remaining(), wait_for_sizes
+            )
             count = len(documents)
             if count >= COMPANY_READ_LIMIT:
                 with pymongo.timeout(deadline.remaining()):
@@ -326,41 +344,69 @@ async def _probe(ctx: CheckContext, tenant: Tenant, deadline: Deadline, secrets:
         if isinstance(exc, TimeoutError):
             last = _last_server_error(client)
             if last is None:
-                return DbProbe(base.target, base.database, error="timed out", error_class="timeout")
+                return DbProbe(base.target, base.database, error="timed out", error_class="timeout"), None
             reason = describe_mongo_error(last, secrets)
             return DbProbe(
                 base.target,
                 base.database,
                 error=f"timed out; last error: {reason}",
                 error_class=classify_mongo_error(last),
-            )
+            ), None
         return DbProbe(
             base.target,
             base.database,
             error=describe_mongo_error(exc, secrets),
             error_class=classify_mongo_error(exc),
-        )
-    known_sizes, sizes_age_s = sizes
-    size, size_unknown = size_on_disk(known_sizes, target.database, secrets)
-    extra: dict[str, Any] = {"size_age_s": round(sizes_age_s)}
-    if size_unknown is not None:
-        extra["size_unknown"] = size_unknown
-    return DbProbe(
+        ), None
+    answered = DbProbe(
         target=base.target,
         database=base.database,
         latency_ms=round(float(latency_ms), 2),
         version=str(info.get("version")) if info.get("version") else None,
         company_count=int(count),
-        size_on_disk=size,
-        extra=extra,
     )
+    if isinstance(sizes, asyncio.Future):
+        return replace(answered, extra={"size_age_s": 0, "size_unknown": SIZES_PENDING}), sizes
+    return with_sizes(answered, sizes, secrets), None
+
+
+def with_sizes(probe: DbProbe, sizes: tuple[dict[str, Any], float], secrets: Iterable[str]) -> DbProbe:
+    """Pure: the probe with its database's size from the client's sizes (and their age), or why not."""
+    known_sizes, sizes_age_s = sizes
+    size, size_unknown = size_on_disk(known_sizes, probe.database, secrets)
+    extra: dict[str, Any] = {"size_age_s": round(sizes_age_s)}
+    if size_unknown is not None:
+        extra["size_unknown"] = size_unknown
+    return replace(probe, size_on_disk=size, extra=extra)
 
 
 async def run(
-    ctx: CheckContext, tenant: Tenant, deadline_s: float, secrets: Iterable[str] = ()
+    ctx: CheckContext,
+    tenant: Tenant,
+    deadline_s: float,
+    secrets: Iterable[str] = (),
+    *,
+    leave_sizes: Callable[[Rest], None] | None = None,
 ) -> CheckResult:
-    """Probe the tenant database within ``deadline_s``; never OK unless the server answered."""
+    """Probe the tenant database within ``deadline_s``; never OK unless the server answered.
+
+    With ``leave_sizes``, a check whose reads are in while its cluster's sizes are still being asked ends
+    without them (its result says so) and hands ``leave_sizes`` the rest: a pass leaves that to its end,
+    rather than hold the first tenants of a cold pass, with their places in it, while the cluster lists
+    its databases. The rest waits for the sizes until the check's deadline and gives the whole result,
+    with the same timestamp and duration."""
     started = datetime.now(UTC)
     deadline = Deadline(deadline_s)
-    probe = await _probe(ctx, tenant, deadline, list(secrets))
-    return to_result(tenant.name, CHECK_ID, decide(probe), started=started, duration_s=deadline.elapsed())
+    listed = list(secrets)
+    probe, sizes_ask = await _probe(ctx, tenant, deadline, listed, wait_for_sizes=leave_sizes is None)
+    duration_s = deadline.elapsed()
+    if sizes_ask is not None and leave_sizes is not None:
+        ask = sizes_ask
+
+        async def rest() -> CheckResult:
+            sizes = await _sizes_by(ask, time.monotonic() + deadline.remaining())
+            whole = with_sizes(probe, (sizes, 0.0), listed)
+            return to_result(tenant.name, CHECK_ID, decide(whole), started=started, duration_s=duration_s)
+
+        leave_sizes(rest)
+    return to_result(tenant.name, CHECK_ID, decide(probe), started=started, duration_s=duration_s)

@@ -427,7 +427,9 @@ async def run_group(
     if group == "db":
         env, _ = await _read_env(ctx, tenant)
         secrets = ctx.reuse.secrets_for(tenant, env, lambda: tenant_secrets(tenant, env, ctx.fleet.catalog))
-        probe = db.run(ctx, tenant, deadline.remaining(), secrets)
+        probe = db.run(
+            ctx, tenant, deadline.remaining(), secrets, leave_sizes=_sizes_left_to_the_pass(tenant, secrets)
+        )
         return _cleaned([await _guarded(tenant.name, db.CHECK_ID, probe, secrets)], secrets)
     budget = deadline.seconds if group == "config" else deadline.seconds * COMPANY_READ_SHARE
     state = await load_tenant(ctx, tenant, min(budget, ctx.fleet.poll.db_timeout, deadline.remaining()))
@@ -442,6 +444,23 @@ async def run_group(
     if group == "config":
         return _config_verdicts(ctx, tenant, state, started)
     return _cleaned(await _integration_results(ctx, tenant, state, deadline), state.secrets)
+
+
+def _sizes_left_to_the_pass(tenant: Tenant, secrets: list[str]) -> Callable[[db.Rest], None] | None:
+    """Inside a pass, where a db check leaves the wait for its cluster's sizes: the pass's end
+    (``PassCache.later``), which gets the whole result, guarded and scrubbed as the check's own is."""
+    cache = pass_cache.current()
+    if cache is None:
+        return None
+
+    def leave(rest: db.Rest) -> None:
+        async def finish() -> CheckResult:
+            [whole] = _cleaned([await _guarded(tenant.name, db.CHECK_ID, rest(), secrets)], secrets)
+            return whole
+
+        cache.later((tenant.name, db.CHECK_ID), finish)
+
+    return leave
 
 
 def _config_verdicts(

@@ -63,6 +63,7 @@ class PassCache:
         """The tenants the pass covers, when it was told."""
         self.serialised: dict[int, tuple[Any, bytes]] = {}
         """Objects serialised in this pass and their bytes, by ``id`` (``opsdash.checks.content``)."""
+        self._later: dict[Hashable, Callable[[], Awaitable[Any]]] = {}
 
     def __len__(self) -> int:
         return len(self._tasks) + len(self._values)
@@ -86,6 +87,7 @@ class PassCache:
         self._tasks = {key: task for key, task in self._tasks.items() if not task.done()}
         self._values = {}
         self.serialised = {}
+        self._later = {}
 
     def put(self, key: Hashable, value: Any) -> None:
         """Record a value computed without a shared task (a caller that found every input ready), unless
@@ -101,6 +103,22 @@ class PassCache:
         if task is None or not task.done() or task.cancelled() or task.exception() is not None:
             return None
         return task.result()
+
+    def later(self, key: Hashable, finish: Callable[[], Awaitable[Any]]) -> None:
+        """Leave the rest of a run to the pass's end (``finish_later``): a check that has nothing left but
+        an answer shared with the rest of its cluster to wait for ends its part of the pass, and the pass
+        awaits ``finish()`` for its outcome once every part has ended."""
+        self._later[key] = finish
+
+    def is_later(self, key: Hashable) -> bool:
+        """Whether the run for ``key`` left its rest to the pass's end."""
+        return key in self._later
+
+    async def finish_later(self) -> dict[Hashable, Any]:
+        """Await every rest left to the pass's end, together; their outcomes by key."""
+        later, self._later = self._later, {}
+        outcomes = await asyncio.gather(*(finish() for finish in later.values()))
+        return dict(zip(later, outcomes, strict=True))
 
     async def once(self, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
         """The result of ``read()``, started by the first caller with this key; a caller that gives up

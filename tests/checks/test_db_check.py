@@ -266,3 +266,31 @@ async def test_a_check_that_joins_a_slower_sizes_ask_still_ends_ok_and_on_time(
     assert "did not give the size" in result.details["size_unknown"]
     assert elapsed <= deadline * DEADLINE_SLACK, elapsed
     assert not asked_by_a_longer_run.done()
+
+
+async def test_a_check_told_to_leave_the_sizes_ends_without_them_and_its_rest_adds_the_size(
+    make_fleet: FleetFactory,
+    make_ctx: Callable[[Fleet], CheckContext],
+    db_url: str,
+    app_name: str,
+    arm: Callable[..., None],
+) -> None:
+    tenant, ctx, _ = armable_tenant(make_fleet, make_ctx, db_url, app_name, db_timeout=30)
+    arm(app_name, failCommands=["dbStats"], blockConnection=True, blockTimeMS=1_500)
+    left: list[db.Rest] = []
+    first = await db.run(ctx, tenant, 10.0, leave_sizes=left.append)
+    sizes_ask = ctx.reuse.fact_reads[db.sizes_key(tenant)]
+    assert not sizes_ask.done()
+    assert first.status == Status.OK, first.summary
+    assert first.details["size_on_disk"] is None
+    assert first.details["size_unknown"] == db.SIZES_PENDING
+    [rest] = left
+    whole = await rest()
+    assert sizes_ask.done()
+    assert whole.status == Status.OK, whole.summary
+    assert whole.details["size_on_disk"] > 0
+    assert "size_unknown" not in whole.details
+    assert (whole.timestamp, whole.duration_s) == (first.timestamp, first.duration_s)
+    assert {k: v for k, v in whole.details.items() if k != "size_on_disk"} == {
+        k: v for k, v in first.details.items() if k not in ("size_on_disk", "size_unknown")
+    }
