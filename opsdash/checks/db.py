@@ -391,7 +391,7 @@ async def run(
     """Probe the tenant database within ``deadline_s``; never OK unless the server answered.
 
     With ``leave_sizes``, a check whose reads are in while its cluster's sizes are still being asked ends
-    without them (its result says so) and hands ``leave_sizes`` the rest: a pass leaves that to its end,
+    without them (its result says so) and hands ``leave_sizes`` the rest, which a pass runs alongside
     rather than hold the first tenants of a cold pass, with their places in it, while the cluster lists
     its databases. The rest waits for the sizes until the check's deadline and gives the whole result,
     with the same timestamp and duration."""

@@ -447,7 +447,7 @@ async def run_group(
 
 
 def _sizes_left_to_the_pass(tenant: Tenant, secrets: list[str]) -> Callable[[db.Rest], None] | None:
-    """Inside a pass, where a db check leaves the wait for its cluster's sizes: the pass's end
+    """Inside a pass, where a db check leaves the wait for its cluster's sizes: with the pass
     (``PassCache.later``), which gets the whole result, guarded and scrubbed as the check's own is."""
     cache = pass_cache.current()
     if cache is None:

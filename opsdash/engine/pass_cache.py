@@ -105,19 +105,19 @@ class PassCache:
         return task.result()
 
     def later(self, key: Hashable, finish: Callable[[], Awaitable[Any]]) -> None:
-        """Leave the rest of a run to the pass's end (``finish_later``): a check that has nothing left but
-        an answer shared with the rest of its cluster to wait for ends its part of the pass, and the pass
-        awaits ``finish()`` for its outcome once every part has ended."""
-        self._later[key] = finish
+        """Start the rest of a run that leaves it behind: a check with nothing left but an answer shared
+        with the rest of its cluster to wait for ends its part of the pass, and ``finish()`` runs on
+        alongside; ``left`` has it, and the pass awaits every one (``finish_later``) before it ends."""
+        self._later[key] = asyncio.ensure_future(finish())
 
-    def is_later(self, key: Hashable) -> bool:
-        """Whether the run for ``key`` left its rest to the pass's end."""
-        return key in self._later
+    def left(self, key: Hashable) -> asyncio.Future[Any] | None:
+        """The rest the run for ``key`` left behind, if it did."""
+        return self._later.get(key)
 
     async def finish_later(self) -> dict[Hashable, Any]:
-        """Await every rest left to the pass's end, together; their outcomes by key."""
+        """Wait for every rest left behind; their outcomes by key."""
         later, self._later = self._later, {}
-        outcomes = await asyncio.gather(*(finish() for finish in later.values()))
+        outcomes = await asyncio.gather(*later.values())
         return dict(zip(later, outcomes, strict=True))
 
     async def once(self, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
