@@ -442,7 +442,10 @@ class Engine:
             )
             finished = await cache.finish_later()
             if finished:
-                batches = [[finished.get((r.tenant, r.check), r) for r in batch] for batch in batches]
+                position = {tenant.name: i for i, tenant in enumerate(selected)}
+                for (tenant_name, check), whole in finished.items():
+                    batch = batches[position[tenant_name]]
+                    batch[:] = [whole if r.check == check else r for r in batch]
             if fleet_wide and "config" in chosen:
                 batches.append(await self._run_fleet(frozenset(t.name for t in selected), publish=False))
             results = [result for batch in batches for result in batch]
