@@ -327,7 +327,7 @@ async def _probe(
     before any is awaited: one round trip. Within a pass the Company read is shared with the config
     checks, and ping and buildInfo with the other tenants of the cluster; the sizes always are. Unless
     ``wait_for_sizes``, a sizes' ask still running once the rest is in is returned with a probe that
-    lacks the size (``with_sizes`` adds it)."""
+    lacks the size (``size_fields`` gives it)."""
     target = tenant.mongo
     base = DbProbe(target=target.display, database=target.database)
     client = ctx.clients.client_for(target)
@@ -358,26 +358,33 @@ async def _probe(
             error=describe_mongo_error(exc, secrets),
             error_class=classify_mongo_error(exc),
         ), None
-    answered = DbProbe(
+    left = sizes if isinstance(sizes, asyncio.Future) else None
+    if left is None:
+        size, extra = size_fields(sizes, target.database, secrets)
+    else:
+        size, extra = None, {"size_age_s": 0, "size_unknown": SIZES_PENDING}
+    return DbProbe(
         target=base.target,
         database=base.database,
         latency_ms=round(float(latency_ms), 2),
         version=str(info.get("version")) if info.get("version") else None,
         company_count=int(count),
-    )
-    if isinstance(sizes, asyncio.Future):
-        return replace(answered, extra={"size_age_s": 0, "size_unknown": SIZES_PENDING}), sizes
-    return with_sizes(answered, sizes, secrets), None
+        size_on_disk=size,
+        extra=extra,
+    ), left
 
 
-def with_sizes(probe: DbProbe, sizes: tuple[dict[str, Any], float], secrets: Iterable[str]) -> DbProbe:
-    """Pure: the probe with its database's size from the client's sizes (and their age), or why not."""
+def size_fields(
+    sizes: tuple[dict[str, Any], float], database: str, secrets: Iterable[str]
+) -> tuple[int | None, dict[str, Any]]:
+    """Pure: the database's size from its client's sizes (and their age), and the probe's extra details:
+    the sizes' age, and why the size is not known when it is not."""
     known_sizes, sizes_age_s = sizes
-    size, size_unknown = size_on_disk(known_sizes, probe.database, secrets)
+    size, size_unknown = size_on_disk(known_sizes, database, secrets)
     extra: dict[str, Any] = {"size_age_s": round(sizes_age_s)}
     if size_unknown is not None:
         extra["size_unknown"] = size_unknown
-    return replace(probe, size_on_disk=size, extra=extra)
+    return size, extra
 
 
 async def run(
@@ -405,7 +412,8 @@ async def run(
 
         async def rest() -> CheckResult:
             sizes = await _sizes_by(ask, time.monotonic() + deadline.remaining())
-            whole = with_sizes(probe, (sizes, 0.0), listed)
+            size, extra = size_fields((sizes, 0.0), probe.database, listed)
+            whole = replace(probe, size_on_disk=size, extra=extra)
             return to_result(tenant.name, CHECK_ID, decide(whole), started=started, duration_s=duration_s)
 
         leave_sizes(rest)
