@@ -233,6 +233,16 @@ def _kept_sizes(ctx: CheckContext, tenant: Tenant) -> tuple[dict[str, Any], floa
     return kept
 
 
+def _last_sizes(ctx: CheckContext, tenant: Tenant) -> tuple[dict[str, Any], float] | None:
+    """The last sizes the tenant's client was given, however old, if they cover its database: what a check
+    reports, with their age, while they are asked again, rather than wait for a cluster that may take
+    seconds to list its databases. A failed ask is not reported again while it is retried."""
+    kept = ctx.reuse.last_fact(sizes_key(tenant))
+    if kept is None or "error" in kept[0] or tenant.mongo.database not in kept[0]["asked"]:
+        return None
+    return kept
+
+
 def size_on_disk(
     sizes: dict[str, Any], database: str, secrets: Iterable[str]
 ) -> tuple[int | None, str | None]:
@@ -268,15 +278,16 @@ def cluster_latency_ms(
 async def _answers(
     ctx: CheckContext, tenant: Tenant, timeout_s: float, wait_for_sizes: bool = True
 ) -> tuple[Any, ...]:
-    """Latency, Company documents, buildInfo and (the client's sizes, their age), or raise the first failure;
-    unless ``wait_for_sizes``, the sizes' ask itself while it is still running. Every read is sent before any
-    is awaited, and every one is awaited before a failure is raised: each ends on the driver's own timeout,
-    and cancelling a driver operation mid-way (server selection) can leave the async driver's topology lock
-    held. A caller that gives up leaves its reads running (``pass_cache.joined``), inside a pass or outside
-    one. The sizes' ask is shared by every caller on the client (``Reuse.fact_read``) and outlives them all; a
-    caller waits for it until ``timeout_s`` is up, so one that joined an ask started with a longer deadline
-    still ends on time. buildInfo and the sizes are asked only when the kept ones are old
-    (``reuse.FACTS_MAX_AGE_S``)."""
+    """Latency, Company documents, buildInfo and (the client's sizes, their age), or raise the first
+    failure. Every read is sent before any is awaited, and every one is awaited before a failure is
+    raised: each ends on the driver's own timeout, and cancelling a driver operation mid-way (server
+    selection) can leave the async driver's topology lock held. A caller that gives up leaves its reads
+    running (``pass_cache.joined``), inside a pass or outside one. buildInfo and the sizes are asked only
+    when the kept ones are old (``reuse.FACTS_MAX_AGE_S``). The sizes' ask is shared by every caller on
+    the client (``Reuse.fact_read``) and outlives them all. While it runs, a caller takes the last sizes,
+    however old, if they cover its database; else, unless ``wait_for_sizes``, it takes the ask itself;
+    else it waits for it until ``timeout_s`` is up, so one that joined an ask started with a longer
+    deadline still ends on time."""
     until = time.monotonic() + timeout_s
     kept_info = ctx.reuse.fresh_fact(_build_info_key(tenant))
     kept_sizes = _kept_sizes(ctx, tenant)
@@ -302,8 +313,12 @@ async def _answers(
         info = kept_info[0]
     if sizes_read is None:
         return latency_ms, documents, info, kept_sizes
-    if not wait_for_sizes and not sizes_read.done():
-        return latency_ms, documents, info, sizes_read
+    if not sizes_read.done():
+        last_sizes = _last_sizes(ctx, tenant)
+        if last_sizes is not None:
+            return latency_ms, documents, info, last_sizes
+        if not wait_for_sizes:
+            return latency_ms, documents, info, sizes_read
     return latency_ms, documents, info, (await _sizes_by(sizes_read, until), 0.0)
 
 

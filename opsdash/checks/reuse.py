@@ -14,7 +14,8 @@
 - Slow-changing server facts, the databases' sizes on disk (one ask per client) and a cluster's
   ``buildInfo`` (its version), are asked again only when older than ``FACTS_MAX_AGE_S``: they change
   over hours or at an upgrade, not between two 15 s polls. An ask still running is joined rather than
-  sent again (``fact_read``), so the tenants of one cluster share it in a pass and in scheduled runs.
+  sent again (``fact_read``), so the tenants of one cluster share it in a pass and in scheduled runs;
+  while the sizes are asked again, the db checks report the last ones with their age (``last_fact``).
 
 One ``Reuse`` belongs to one ``CheckContext``, so it lives as long as the engine that owns it.
 """
@@ -154,14 +155,18 @@ class Reuse:
 
     def fresh_fact(self, key: Hashable, now: float | None = None) -> tuple[dict[str, Any], float] | None:
         """The server reply kept for ``key`` and its age in seconds, if younger than ``FACTS_MAX_AGE_S``."""
+        kept = self.last_fact(key, now)
+        if kept is None or kept[1] > FACTS_MAX_AGE_S:
+            return None
+        return kept
+
+    def last_fact(self, key: Hashable, now: float | None = None) -> tuple[dict[str, Any], float] | None:
+        """The server reply kept for ``key`` and its age in seconds, however old."""
         kept = self.facts.get(key)
         if kept is None:
             return None
         at, stats = kept
-        age = (time.monotonic() if now is None else now) - at
-        if age > FACTS_MAX_AGE_S:
-            return None
-        return stats, age
+        return stats, (time.monotonic() if now is None else now) - at
 
     def remember_fact(self, key: Hashable, reply: dict[str, Any], now: float | None = None) -> None:
         self.facts[key] = (time.monotonic() if now is None else now, reply)

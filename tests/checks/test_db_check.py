@@ -14,6 +14,7 @@ from pymongo import MongoClient
 from opsdash.checks import db
 from opsdash.checks.base import Status
 from opsdash.checks.context import CheckContext
+from opsdash.checks.reuse import FACTS_MAX_AGE_S
 from opsdash.checks.runner import run_group
 from opsdash.config.fleet import Fleet, Tenant
 from opsdash.fakes.tcp import HangingListener, closed_port
@@ -294,3 +295,34 @@ async def test_a_check_told_to_leave_the_sizes_ends_without_them_and_its_rest_ad
     assert {k: v for k, v in whole.details.items() if k != "size_on_disk"} == {
         k: v for k, v in first.details.items() if k not in ("size_on_disk", "size_unknown")
     }
+
+
+async def test_while_old_sizes_are_asked_again_a_check_reports_them_with_their_age_without_waiting(
+    make_fleet: FleetFactory,
+    make_ctx: Callable[[Fleet], CheckContext],
+    db_url: str,
+    app_name: str,
+    arm: Callable[..., None],
+) -> None:
+    tenant, ctx, counter = armable_tenant(make_fleet, make_ctx, db_url, app_name, db_timeout=30)
+    [first] = await run_group(ctx, tenant, "db", 10.0)
+    size = first.details["size_on_disk"]
+    assert size > 0
+    key = db.sizes_key(tenant)
+    at, sizes = ctx.reuse.facts[key]
+    ctx.reuse.facts[key] = (at - FACTS_MAX_AGE_S - 60, sizes)
+    arm(app_name, failCommands=["dbStats"], blockConnection=True, blockTimeMS=1_500)
+
+    [while_asked] = await run_group(ctx, tenant, "db", 10.0)
+    refresh = ctx.reuse.fact_reads[key]
+    assert not refresh.done()
+    assert while_asked.status == Status.OK, while_asked.summary
+    assert while_asked.details["size_on_disk"] == size
+    assert while_asked.details["size_age_s"] >= FACTS_MAX_AGE_S + 60
+    assert counter.sent["dbStats"] == 2
+
+    await refresh
+    [after] = await run_group(ctx, tenant, "db", 10.0)
+    assert after.details["size_on_disk"] > 0
+    assert after.details["size_age_s"] < 5
+    assert counter.sent["dbStats"] == 2
