@@ -107,8 +107,10 @@ class PassCache:
     def later(self, key: Hashable, finish: Callable[[], Awaitable[Any]]) -> None:
         """Start the rest of a run that leaves it behind: a check with nothing left but an answer shared
         with the rest of its cluster to wait for ends its part of the pass, and ``finish()`` runs on
-        alongside; ``left`` has it, and the pass awaits every one (``finish_later``) before it ends."""
-        self._later[key] = asyncio.ensure_future(finish())
+        alongside; ``left`` has it, and the pass awaits every one (``finish_later``) before it ends. It
+        is among the :func:`running_reads` until it ends, so that an engine stopped in the middle of the
+        pass waits for it too."""
+        self._later[key] = start_read(finish)
 
     def left(self, key: Hashable) -> asyncio.Future[Any] | None:
         """The rest the run for ``key`` left behind, if it did."""

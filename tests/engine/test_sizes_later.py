@@ -147,3 +147,34 @@ async def test_the_first_sweep_hands_on_each_db_result_once_with_its_size(
     first_db = min(i for i, r in enumerate(handed_on) if r.check == "db")
     assert first_config < first_db, "config results waited for the sizes"
     assert_every_tenant_has_its_size([r for r in handed_on if r.check == "db"])
+
+
+@pytest.mark.usefixtures("slow_sizes")
+async def test_an_engine_stopped_while_the_sizes_are_asked_still_hands_on_every_db_result(
+    tmp_path: Path, mongo_url: str, app_name: str
+) -> None:
+    """Stopped once every tenant's config results are in, while the db checks' rests still wait for the
+    sizes: the stop waits for them, and nothing the sweep found is lost."""
+    fleet = one_at_a_time_fleet(tmp_path, mongo_url)
+    ctx, order = watched_ctx(fleet, app_name)
+    handed_on: list[CheckResult] = []
+    every_config_result = asyncio.Event()
+
+    def collect(results: list[CheckResult], _transitions: object) -> None:
+        handed_on.extend(results)
+        if {r.tenant for r in handed_on if r.check == "config:business"} == set(NAMES):
+            every_config_result.set()
+
+    with ResultStore(tmp_path / "state" / "opsdash.sqlite3") as store:
+        engine = Engine(fleet, store=store, ctx=ctx, jitter=False, on_results=collect, publish_every_s=0.01)
+        await engine.start()
+        try:
+            await asyncio.wait_for(every_config_result.wait(), 30)
+            sizes_answers = [e for e in order.events if e[:2] == ("answered", "listDatabases")]
+            assert not sizes_answers, "the sizes came in before the stop"
+        finally:
+            await engine.stop()
+            await ctx.aclose()
+        recorded = [r for r in store.latest() if r.check == "db"]
+    assert_every_tenant_has_its_size([r for r in handed_on if r.check == "db"])
+    assert_every_tenant_has_its_size(recorded)
