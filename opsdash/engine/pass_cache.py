@@ -63,7 +63,7 @@ class PassCache:
         """The tenants the pass covers, when it was told."""
         self.serialised: dict[int, tuple[Any, bytes]] = {}
         """Objects serialised in this pass and their bytes, by ``id`` (``opsdash.checks.content``)."""
-        self._later: dict[Hashable, Callable[[], Awaitable[Any]]] = {}
+        self._later: dict[Hashable, asyncio.Future[Any]] = {}
 
     def __len__(self) -> int:
         return len(self._tasks) + len(self._values)

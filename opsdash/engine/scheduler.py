@@ -322,10 +322,10 @@ class Engine:
         """The first picture: one pass over the db and config checks of every tenant (a tenant's reads
         shared by both groups and the fleet-wide check, as in ``run_once``), each tenant's results handed
         on as they come in (a db result that left its size behind, once the size is in), then the
-        fleet-wide check on what the pass read. Each tenant's db and config
-        jobs resume as its part ends (``_sweep_tenant``), the fleet job once the pass has ended. A pass
-        costs far less than the same runs each reading for itself: at 1,000 tenants the first picture
-        comes in 1.7-4.6 s, by the machine's load, instead of 6.5-8.2 s (bench/scheduled.py)."""
+        fleet-wide check on what the pass read. Each tenant's db and config jobs resume as its part ends
+        (``_sweep_tenant``), the fleet job once the pass has ended. A pass costs far less than the same
+        runs each reading for itself: at 1,000 tenants the first picture comes in 1.7-4.6 s, by the
+        machine's load, instead of 6.5-8.2 s (bench/scheduled.py)."""
         tenants = self.fleet.tenants
         self._sweeping, self._sweep_waiting = True, {t.name for t in tenants}
         try:
@@ -362,7 +362,7 @@ class Engine:
     def _publish_rest(self, rest: asyncio.Future[CheckResult]) -> None:
         """Publish a result whose check left its rest behind, once it is whole (not if the sweep was
         stopped)."""
-        if not rest.cancelled():
+        if not rest.cancelled() and rest.exception() is None:
             self._publish_soon([rest.result()])
 
     def _resume_after_sweep(self, tenant: Tenant, index: int) -> None:
@@ -428,11 +428,11 @@ class Engine:
         (limited to the chosen tenants), from the reads already made, unless ``fleet_wide`` is False: for
         a few tenants it reads every other tenant's Company. A db check whose reads are in while its
         cluster still lists its databases' sizes leaves the size behind (``db.run``), and the pass adds it
-        before anything is recorded. The pass is recorded before it ends, so that
-        the store reuses the content its checks serialised to scrub it (``opsdash.checks.content``). A
-        pair already running (started by the schedule) is skipped. Shared reads still running when the
-        pass ends (a caller gave up at its deadline; each ends on the driver's own timeout) are left to
-        finish, and ``stop`` waits for them before closing the clients they use.
+        before anything is recorded. The pass is recorded before it ends, so that the store reuses the
+        content its checks serialised to scrub it (``opsdash.checks.content``). A pair already running
+        (started by the schedule) is skipped. Shared reads still running when the pass ends (a caller gave
+        up at its deadline; each ends on the driver's own timeout) are left to finish, and ``stop`` waits
+        for them before closing the clients they use.
         """
         selected = self.fleet.select(tenants)
         chosen = tuple(groups) if groups else CHECK_GROUPS
