@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pymongo import MongoClient, monitoring
@@ -47,6 +49,41 @@ class Order(monitoring.CommandListener):
             i for i, (k, c, d) in enumerate(self.events)
             if k == kind and c == command and (database is None or d == database)
         )
+
+    def assert_every_tenant_read_before_the_sizes(self, fleet: Fleet) -> None:
+        sizes_in = self.index("answered", "listDatabases")
+        for tenant in fleet.tenants:
+            assert self.index("sent", "find", tenant.mongo.database) < sizes_in, self.events
+
+
+class HandedOn:
+    """An ``on_results`` callback that keeps every result handed on and sets ``enough`` once
+    ``is_enough`` holds for them."""
+
+    def __init__(self, is_enough: Callable[[list[CheckResult]], bool]) -> None:
+        self.results: list[CheckResult] = []
+        self.enough = asyncio.Event()
+        self._is_enough = is_enough
+
+    def __call__(self, results: list[CheckResult], _transitions: object) -> None:
+        self.results.extend(results)
+        if self._is_enough(self.results):
+            self.enough.set()
+
+
+@asynccontextmanager
+async def first_sweep_until_enough(
+    fleet: Fleet, ctx: CheckContext, store: ResultStore, handed_on: HandedOn, **options: Any
+) -> AsyncIterator[Engine]:
+    """A started engine, once ``handed_on`` has enough; stopped (and ``ctx`` closed) on the way out."""
+    engine = Engine(fleet, store=store, ctx=ctx, jitter=False, on_results=handed_on, **options)
+    await engine.start()
+    try:
+        await asyncio.wait_for(handed_on.enough.wait(), 30)
+        yield engine
+    finally:
+        await engine.stop()
+        await ctx.aclose()
 
 
 @pytest.fixture
@@ -110,9 +147,7 @@ async def test_a_pass_goes_on_to_the_next_tenants_while_the_cluster_lists_its_si
             await engine.stop()
             await ctx.aclose()
         recorded = [r for r in store.latest() if r.check == "db"]
-    sizes_in = order.index("answered", "listDatabases")
-    for tenant in fleet.tenants:
-        assert order.index("sent", "find", tenant.mongo.database) < sizes_in, order.events
+    order.assert_every_tenant_read_before_the_sizes(fleet)
     assert_every_tenant_has_its_size([r for r in results if r.check == "db"])
     assert_every_tenant_has_its_size(recorded)
     assert len([r for r in results if r.check == "db"]) == len(NAMES)
@@ -124,29 +159,15 @@ async def test_the_first_sweep_hands_on_each_db_result_once_with_its_size(
 ) -> None:
     fleet = one_at_a_time_fleet(tmp_path, mongo_url)
     ctx, order = watched_ctx(fleet, app_name)
-    handed_on: list[CheckResult] = []
-    every_db_result = asyncio.Event()
-
-    def collect(results: list[CheckResult], _transitions: object) -> None:
-        handed_on.extend(results)
-        if len([r for r in handed_on if r.check == "db"]) >= len(NAMES):
-            every_db_result.set()
-
+    handed_on = HandedOn(lambda results: len([r for r in results if r.check == "db"]) >= len(NAMES))
     with ResultStore(tmp_path / "state" / "opsdash.sqlite3") as store:
-        engine = Engine(fleet, store=store, ctx=ctx, jitter=False, on_results=collect)
-        await engine.start()
-        try:
-            await asyncio.wait_for(every_db_result.wait(), 30)
-        finally:
-            await engine.stop()
-            await ctx.aclose()
-    sizes_in = order.index("answered", "listDatabases")
-    for tenant in fleet.tenants:
-        assert order.index("sent", "find", tenant.mongo.database) < sizes_in, order.events
-    first_config = min(i for i, r in enumerate(handed_on) if r.check.startswith("config:"))
-    first_db = min(i for i, r in enumerate(handed_on) if r.check == "db")
+        async with first_sweep_until_enough(fleet, ctx, store, handed_on):
+            pass
+    order.assert_every_tenant_read_before_the_sizes(fleet)
+    first_config = min(i for i, r in enumerate(handed_on.results) if r.check.startswith("config:"))
+    first_db = min(i for i, r in enumerate(handed_on.results) if r.check == "db")
     assert first_config < first_db, "config results waited for the sizes"
-    assert_every_tenant_has_its_size([r for r in handed_on if r.check == "db"])
+    assert_every_tenant_has_its_size([r for r in handed_on.results if r.check == "db"])
 
 
 @pytest.mark.usefixtures("slow_sizes")
@@ -157,24 +178,13 @@ async def test_an_engine_stopped_while_the_sizes_are_asked_still_hands_on_every_
     sizes: the stop waits for them, and nothing the sweep found is lost."""
     fleet = one_at_a_time_fleet(tmp_path, mongo_url)
     ctx, order = watched_ctx(fleet, app_name)
-    handed_on: list[CheckResult] = []
-    every_config_result = asyncio.Event()
-
-    def collect(results: list[CheckResult], _transitions: object) -> None:
-        handed_on.extend(results)
-        if {r.tenant for r in handed_on if r.check == "config:business"} == set(NAMES):
-            every_config_result.set()
-
+    handed_on = HandedOn(
+        lambda results: {r.tenant for r in results if r.check == "config:business"} == set(NAMES)
+    )
     with ResultStore(tmp_path / "state" / "opsdash.sqlite3") as store:
-        engine = Engine(fleet, store=store, ctx=ctx, jitter=False, on_results=collect, publish_every_s=0.01)
-        await engine.start()
-        try:
-            await asyncio.wait_for(every_config_result.wait(), 30)
+        async with first_sweep_until_enough(fleet, ctx, store, handed_on, publish_every_s=0.01):
             sizes_answers = [e for e in order.events if e[:2] == ("answered", "listDatabases")]
             assert not sizes_answers, "the sizes came in before the stop"
-        finally:
-            await engine.stop()
-            await ctx.aclose()
         recorded = [r for r in store.latest() if r.check == "db"]
-    assert_every_tenant_has_its_size([r for r in handed_on if r.check == "db"])
+    assert_every_tenant_has_its_size([r for r in handed_on.results if r.check == "db"])
     assert_every_tenant_has_its_size(recorded)
