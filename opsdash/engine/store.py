@@ -463,6 +463,27 @@ class ResultStore:
             self._generation = generation
         return plan.transitions
 
+    def load_heads(self, tenants: Iterable[str]) -> bool:
+        """Read the heads of these tenants' series ahead of ``record``, which then reads none of them
+        while nobody else writes the store. A pass calls it from a thread as it starts, while it waits for
+        its first answers. Reads only; False when the store could not be read now, which is left to
+        ``record`` to meet and report."""
+        names = set(tenants)
+        with self._lock:
+            if names <= self._loaded_tenants:
+                return True
+            try:
+                conn = self._connection()
+                conn.execute("BEGIN")
+                try:
+                    self._current_heads(conn, names)
+                finally:
+                    conn.execute("COMMIT")
+            except (sqlite3.Error, RuntimeError):
+                self._forget_heads()
+                return False
+        return True
+
     def _current_heads(self, conn: sqlite3.Connection, tenants: set[str]) -> dict[tuple[str, str], Head]:
         """The heads of these tenants' series: from memory while nobody else wrote the store, else read."""
         version = conn.execute("PRAGMA data_version").fetchone()[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -729,3 +730,40 @@ async def test_stop_waits_for_in_flight_runs_and_grace_cancels_stragglers(
     assert engine.in_flight() == frozenset()
     assert store.latest_one("b", "db") is None
     assert not engine.running
+
+
+async def test_a_pass_reads_the_stores_heads_while_its_checks_run(tmp_path: Path) -> None:
+    """What a cron'd ``opsdash check`` meets: a store file with history, opened afresh. The pass reads its
+    tenants' heads in a thread while its checks wait for answers, so its record, after the last answer,
+    reads none; the transitions are still judged against what the file holds."""
+    path = tmp_path / "state" / "opsdash.sqlite3"
+    fleet = make_fleet(tmp_path, ["a", "b"], poll=LONG)
+    with ResultStore(path) as earlier:
+        engine, _ = engine_for(fleet, earlier, FakeRunner())
+        await engine.run_once(groups=["db", "config"])
+        await engine.stop()
+    heads_read = threading.Event()
+    reads_on_the_loop: list[str] = []
+    loop_thread = threading.get_ident()
+
+    def trace(statement: str) -> None:
+        if "FROM series s LEFT JOIN bodies" in statement:
+            if threading.get_ident() == loop_thread:
+                reads_on_the_loop.append(statement)
+            heads_read.set()
+
+    answered_after_the_heads: list[bool] = []
+
+    async def answer_once_the_heads_are_read(tenant: Tenant, group: CheckGroup) -> Outcome:
+        answered_after_the_heads.append(await asyncio.to_thread(heads_read.wait, 5.0))
+        return Status.OK, None
+
+    with ResultStore(path) as reopened:
+        reopened._connection().set_trace_callback(trace)
+        engine, collector = engine_for(fleet, reopened, FakeRunner(answer_once_the_heads_are_read))
+        results = await engine.run_once(groups=["db", "config"])
+        await engine.stop()
+    assert len(results) == 8
+    assert answered_after_the_heads == [True] * 4
+    assert reads_on_the_loop == []
+    assert [transitions for _, transitions in collector.batches] == [[]]

@@ -490,10 +490,36 @@ def test_transitions_stay_right_when_another_store_writes_in_between(tmp_path: P
         ]
 
 
+def test_heads_read_ahead_are_not_trusted_once_another_store_wrote(tmp_path: Path) -> None:
+    path = tmp_path / "opsdash.sqlite3"
+    with ResultStore(path) as earlier:
+        earlier.record([config_result(T0)])
+    with ResultStore(path) as dashboard, ResultStore(path) as check:
+        assert dashboard.load_heads(["acme", "nobody"])
+        check.record([config_result(T0 + timedelta(seconds=10), Status.CRIT)])
+        back = dashboard.record([config_result(T0 + timedelta(seconds=30))])
+        assert [(t.old, t.new) for t in back] == [(Status.CRIT, Status.OK)]
+
+
+def test_heads_that_cannot_be_read_ahead_are_left_to_the_record(tmp_path: Path) -> None:
+    closed = ResultStore(tmp_path / "closed.sqlite3")
+    closed.close()
+    assert closed.load_heads(["acme"]) is False
+    with ResultStore(tmp_path / "opsdash.sqlite3") as store:
+        store.record([config_result(T0)])
+        store._connection().execute("DROP TABLE bodies")
+        assert store.load_heads(["acme", "beta"]) is False
+        with pytest.raises(sqlite3.OperationalError, match="bodies"):
+            store.record([result(Status.OK, T0, tenant="beta")])
+
+
 def test_two_stores_writing_at_random_agree_with_a_simple_model(tmp_path: Path) -> None:
     """Random batches (new, repeated, changed and late results, two checks) from two stores on one file:
-    latest, transitions and the capped history match what a list of every result implies."""
+    latest, transitions and the capped history match what a list of every result implies, whichever
+    store read its heads ahead (``load_heads``) in between."""
     rng = random.Random(8)
+    ahead = random.Random(9)
+    """Heads read ahead (``load_heads``, as a pass does as it starts) by either store, now and then."""
     path = tmp_path / "opsdash.sqlite3"
     cap = 6
     recorded: list[tuple[float, int, CheckResult]] = []
@@ -510,6 +536,8 @@ def test_two_stores_writing_at_random_agree_with_a_simple_model(tmp_path: Path) 
                 batch.append(result(status, T0 + timedelta(seconds=offset), check=check,
                                     details={"n": rng.choice([1, 1.0, 2])},
                                     duration_s=rng.choice([0.0, 0.5])))
+            if ahead.random() < 0.3:
+                ahead.choice([one, two]).load_heads(["acme"])
             writer = rng.choice([one, two])
             got = writer.record(batch)
             want = []
