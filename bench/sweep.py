@@ -171,12 +171,12 @@ class Passes:
 async def paired_sweeps(
     fleet: Fleet, url: str, limit: int, pool: int, repeat: int, cold_repeat: int | None = None
 ) -> Passes:
-    """``cold_repeat`` (default ``repeat``) cold passes of (a) (a fresh engine each) and of (c) (a fresh
-    client each), alternating, then ``repeat`` warm passes of each (the last engine and client again),
-    alternating."""
+    """``cold_repeat`` (default ``repeat``) cold passes of (a) (a fresh engine each, with the results
+    store opened afresh, as ``opsdash check`` opens it) and of (c) (a fresh client each), alternating, then
+    ``repeat`` warm passes of each (the last engine and client again), alternating."""
     passes = Passes()
     databases = [t.mongo.database for t in fleet.tenants]
-    store = ResultStore.for_fleet(fleet)
+    store: ResultStore | None = None
     engine: Engine | None = None
     client: AsyncMongoClient[dict[str, Any]] | None = None
     try:
@@ -185,6 +185,9 @@ async def paired_sweeps(
                 await engine.stop()
             if client is not None:
                 await client.close()
+            if store is not None:
+                store.close()
+            store = ResultStore.for_fleet(fleet)
             engine = Engine(fleet, store=store, jitter=False)
             client = AsyncMongoClient(url, maxPoolSize=pool, maxConnecting=MAX_CONNECTING)
             cpu = time.process_time()
@@ -206,7 +209,8 @@ async def paired_sweeps(
             await engine.stop()
         if client is not None:
             await client.close()
-        store.close()
+        if store is not None:
+            store.close()
     return passes
 
 
