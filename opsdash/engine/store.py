@@ -327,6 +327,7 @@ class ResultStore:
 
     ``record`` keeps each series' head in memory and trusts it while no other connection has written the
     store's tables (``PRAGMA data_version``, and a generation number every writer of these tables bumps).
+    ``load_heads`` reads them ahead of a ``record``, under the same rule.
     """
 
     def __init__(
