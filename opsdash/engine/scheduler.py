@@ -458,9 +458,16 @@ class Engine:
 
     def _load_heads_alongside(self, tenants: Sequence[Tenant]) -> asyncio.Future[bool]:
         """Read the store's heads of these tenants (``ResultStore.load_heads``) in a thread, while the pass
-        starting now waits for its first answers, rather than in the pass's record, after its last."""
+        starting now waits for its first answers, rather than in the pass's record, after its last. A loop
+        that can start no thread now leaves them to the record."""
         names = [tenant.name for tenant in tenants]
-        return asyncio.get_running_loop().run_in_executor(None, self.store.load_heads, names)
+        loop = asyncio.get_running_loop()
+        try:
+            return loop.run_in_executor(None, self.store.load_heads, names)
+        except RuntimeError:
+            skipped: asyncio.Future[bool] = loop.create_future()
+            skipped.set_result(False)
+            return skipped
 
     @property
     def store_refusal(self) -> str | None:

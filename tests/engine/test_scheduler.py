@@ -767,3 +767,18 @@ async def test_a_pass_reads_the_stores_heads_while_its_checks_run(tmp_path: Path
     assert answered_after_the_heads == [True] * 4
     assert reads_on_the_loop == []
     assert [transitions for _, transitions in collector.batches] == [[]]
+
+
+async def test_a_pass_whose_loop_can_start_no_thread_still_records(
+    tmp_path: Path, store: ResultStore
+) -> None:
+    fleet = make_fleet(tmp_path, ["a", "b"], poll=LONG)
+    engine, collector = engine_for(fleet, store, FakeRunner())
+    await asyncio.get_running_loop().shutdown_default_executor()
+    results = await engine.run_once(groups=["db"])
+    await engine.stop()
+    assert sorted(r.key for r in results) == [("a", "db"), ("b", "db")]
+    assert sorted(r.key for r in store.latest()) == [("a", "db"), ("b", "db")]
+    assert [[(t.tenant, t.new) for t in transitions] for _, transitions in collector.batches] == [
+        [("a", Status.OK), ("b", Status.OK)]
+    ]
